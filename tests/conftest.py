@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny generated data sets and tiny models, so the suite stays fast on 2 cores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from tf_crnn.config import Params  # noqa: E402
+from tf_crnn.synth.render import generate_dataset  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+TINY_UNITS = list("0123456789abcdef ")
+
+
+def tiny_params(tmp_path: Path, **overrides) -> Params:
+    """A model small enough to train a few steps in seconds."""
+    values = dict(
+        input_shape=(16, 256),
+        cnn_features_list=[8, 16],
+        cnn_kernel_size=[3, 3],
+        cnn_stride_size=[(1, 1), (1, 1)],
+        cnn_pool_size=[(2, 2), (2, 2)],
+        cnn_batch_norm=[True, False],
+        rnn_units=[16],
+        rnn_dropout=0.0,
+        max_chars_per_string=20,
+        n_epochs=1,
+        train_batch_size=8,
+        eval_batch_size=8,
+        data_augmentation=False,
+        tensorboard=False,
+        output_model_dir=str(tmp_path / "output"),
+        n_shown_predictions=2,
+    )
+    values.update(overrides)
+    return Params(**values)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> dict[str, Path]:
+    """48 training and 12 evaluation lines of digits and hex letters, with their alphabet."""
+    root = tmp_path_factory.mktemp("tiny_data")
+    alphabet = root / "alphabet.json"
+    alphabet.write_text(json.dumps({u: i + 1 for i, u in enumerate(TINY_UNITS)}), encoding="utf-8")
+    train = generate_dataset(root, 48, TINY_UNITS, seed=3, name="train", max_words=3, max_chars=12, progress=False)
+    evaluation = generate_dataset(root, 12, TINY_UNITS, seed=4, name="eval", max_words=3, max_chars=12, progress=False)
+    return {"root": root, "alphabet": alphabet, "train": train, "eval": evaluation}
+
+
+@pytest.fixture
+def tiny_experiment(tmp_path, tiny_dataset) -> Params:
+    return tiny_params(
+        tmp_path,
+        csv_files_train=[str(tiny_dataset["train"])],
+        csv_files_eval=[str(tiny_dataset["eval"])],
+        lookup_alphabet_file=str(tiny_dataset["alphabet"]),
+    )

@@ -1,0 +1,232 @@
+"""Keras callbacks for training: evaluation, checkpoints, restore, learning-rate and prediction logs.
+
+Checkpoints are TensorFlow checkpoints (``tf.train.Checkpoint``: weights, optimizer state with its
+learning rate, epoch and best CER), never pickles, and restore through public APIs only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_crnn.config import Params
+from tf_crnn.evaluation import EvaluationResult, Evaluator
+from tf_crnn.preprocessing import PreparedData
+
+LOGGER = logging.getLogger(__name__)
+
+CHECKPOINTS_FOLDER = "checkpoints"
+BEST_FOLDER = "best"
+PREDICTIONS_FOLDER = "predictions"
+METRIC_KEYS = ("cer", "wer", "line_accuracy")
+
+
+def current_learning_rate(model: keras.Model) -> float:
+    return float(np.asarray(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+
+
+class TrainingState:
+    """Everything a resumed run needs besides the layers: optimizer, epoch and best CER."""
+
+    def __init__(self, model: keras.Model, output_dir: str | os.PathLike, keep_max_models: int) -> None:
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.best_cer = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best_cer")
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer, epoch=self.epoch, best_cer=self.best_cer
+        )
+        folder = Path(output_dir) / CHECKPOINTS_FOLDER
+        self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=keep_max_models)
+        self.best_manager = tf.train.CheckpointManager(self.checkpoint, folder / BEST_FOLDER, max_to_keep=1)
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return self.manager.latest_checkpoint is not None
+
+
+class EvaluationCallback(keras.callbacks.Callback):
+    """Evaluates the whole evaluation set every ``every_n_epochs`` epochs (and at the last epoch).
+
+    Adds ``val_cer``, ``val_wer``, ``val_line_accuracy`` and ``val_loss`` to the epoch logs; between
+    evaluations the last figures are repeated so plateau/early-stopping monitors always see one.
+    """
+
+    def __init__(self, evaluator: Evaluator, data: PreparedData, every_n_epochs: int, n_epochs: int) -> None:
+        super().__init__()
+        self.evaluator = evaluator
+        self.data = data
+        self.every_n_epochs = every_n_epochs
+        self.n_epochs = n_epochs
+        self.last_logs: dict[str, float] = {}
+        self.last_result: EvaluationResult | None = None
+        self.evaluated_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs if logs is not None else {}
+        if (epoch + 1) % self.every_n_epochs == 0 or epoch + 1 == self.n_epochs:
+            result = self.evaluator.evaluate(self.data)
+            self.last_result = result
+            self.evaluated_epoch = epoch
+            self.last_logs = {f"val_{k}": float(result.metrics[k]) for k in METRIC_KEYS}
+            self.last_logs["val_loss"] = result.loss
+            LOGGER.info(
+                "epoch %d: eval CER %.4f  WER %.4f  line accuracy %.4f  loss %.3f",
+                epoch + 1,
+                result.metrics["cer"],
+                result.metrics["wer"],
+                result.metrics["line_accuracy"],
+                result.loss,
+            )
+        logs.update(self.last_logs)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the optimizer's learning rate into the epoch logs (for TensorBoard, sacred, history)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = current_learning_rate(self.model)
+
+
+class LRTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard that also records the learning rate of every epoch."""
+
+    def __init__(self, log_dir: str, **kwargs) -> None:
+        super().__init__(log_dir=log_dir, **kwargs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = dict(logs or {})
+        logs.setdefault("learning_rate", current_learning_rate(self.model))
+        super().on_epoch_end(epoch, logs)
+
+
+class SacredMetricsLogger(keras.callbacks.Callback):
+    """Logs every scalar of the epoch logs to the sacred run (``metrics.json`` of the observer)."""
+
+    def __init__(self, run: Any) -> None:
+        super().__init__()
+        self.run = run
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for name, value in (logs or {}).items():
+            if isinstance(value, (int, float, np.floating)) and math.isfinite(float(value)):
+                self.run.log_scalar(name, float(value), epoch + 1)
+
+
+class CustomSavingCallback(keras.callbacks.Callback):
+    """Saves a checkpoint every ``saving_freq`` epochs and at the end (keeping ``keep_max_models``),
+    and the best model by evaluation CER, which is also exported through ``export_best``."""
+
+    def __init__(
+        self,
+        output_dir: str | os.PathLike,
+        saving_freq: int,
+        state: TrainingState,
+        save_best_only: bool = False,
+        export_best: Callable[[dict[str, Any]], None] | None = None,
+        evaluation: EvaluationCallback | None = None,
+    ) -> None:
+        super().__init__()
+        self.output_dir = Path(output_dir)
+        self.saving_freq = saving_freq
+        self.state = state
+        self.save_best_only = save_best_only
+        self.export_best = export_best
+        self.evaluation = evaluation
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        self.state.epoch.assign(epoch + 1)
+        evaluated = self.evaluation is not None and self.evaluation.evaluated_epoch == epoch
+        cer = logs.get("val_cer")
+        if evaluated and cer is not None and cer < float(self.state.best_cer.numpy()):
+            self.state.best_cer.assign(cer)
+            path = self.state.best_manager.save(checkpoint_number=epoch + 1)
+            LOGGER.info("epoch %d: new best eval CER %.4f, saved %s", epoch + 1, cer, path)
+            if self.export_best is not None:
+                metrics = {k: float(logs[f"val_{k}"]) for k in METRIC_KEYS if f"val_{k}" in logs}
+                self.export_best({"epoch": epoch + 1, "metrics": metrics, "reason": "best evaluation CER"})
+        if not self.save_best_only and (epoch + 1) % self.saving_freq == 0:
+            self.state.manager.save(checkpoint_number=epoch + 1)
+        self._write_state(logs)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if not self.save_best_only:
+            epoch = int(self.state.epoch.numpy())
+            if self.state.manager.latest_checkpoint != str(self.output_dir / CHECKPOINTS_FOLDER / f"ckpt-{epoch}"):
+                self.state.manager.save(checkpoint_number=epoch)
+
+    def _write_state(self, logs: dict[str, Any]) -> None:
+        state = {
+            "epoch": int(self.state.epoch.numpy()),
+            "best_cer": float(self.state.best_cer.numpy()),
+            "learning_rate": current_learning_rate(self.model),
+            "last_logs": {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.floating))},
+        }
+        path = self.output_dir / "training_state.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+class CustomLoaderCallback(keras.callbacks.Callback):
+    """Restores the latest checkpoint (weights, optimizer state, epoch) of ``loading_dir``.
+
+    Call :meth:`restore` before ``fit`` to learn the epoch to continue from; used as a callback
+    it restores at the start of training if that was not done yet.
+    """
+
+    def __init__(self, loading_dir: str | os.PathLike, state: TrainingState) -> None:
+        super().__init__()
+        self.loading_dir = Path(loading_dir)
+        self.state = state
+        self.restored_from: str | None = None
+
+    def restore(self) -> int:
+        latest = self.state.manager.latest_checkpoint
+        if latest is None:
+            LOGGER.info("no checkpoint in %s: starting from scratch", self.loading_dir)
+            return 0
+        optimizer = self.model.optimizer if self.model is not None else None
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.state.checkpoint.read(latest).assert_existing_objects_matched()
+        self.restored_from = latest
+        epoch = int(self.state.epoch.numpy())
+        LOGGER.info("restored %s: continuing after epoch %d", latest, epoch)
+        return epoch
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.restored_from is None and self.state.has_checkpoint:
+            self.restore()
+
+
+class CustomPredictionSaverCallback(keras.callbacks.Callback):
+    """Writes ``path;prediction`` for the evaluation set after every evaluation
+    (``<output_dir>/predictions/epoch_NNN.csv``)."""
+
+    def __init__(self, output_dir: str | os.PathLike, parameters: Params, evaluation: EvaluationCallback) -> None:
+        super().__init__()
+        self.folder = Path(output_dir) / PREDICTIONS_FOLDER
+        self.delimiter = parameters.csv_delimiter
+        self.evaluation = evaluation
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        result = self.evaluation.last_result
+        if result is None or self.evaluation.evaluated_epoch != epoch:
+            return
+        write_predictions(self.folder / f"epoch_{epoch + 1:03d}.csv", result, self.delimiter)
+
+
+def write_predictions(path: Path, result: EvaluationResult, delimiter: str = ";") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = (f"{p}{delimiter}{t}\n" for p, t in zip(result.paths, result.predictions))
+    path.write_text("".join(lines), encoding="utf-8")

@@ -1,0 +1,581 @@
+"""Experiment configuration (:class:`Params`) and alphabet lookups (:class:`Alphabet`).
+
+``Params`` is one typed dataclass: every field is validated when it is built, with a message that
+names the field, the value and what is allowed. ``Alphabet`` maps label units to integer codes;
+code 0 is reserved for the CTC blank, so the blank can never collide with a real unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import string
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tf_crnn.errors import AlphabetError, ConfigError, DataError
+from tf_crnn.io.csv_rows import RowProblem, raise_for_problems, read_csv_rows
+
+OPTIMIZERS = ("adam", "rms", "ada")
+INVALID_ROW_POLICIES = ("error", "drop")
+PARAMS_FILENAME = "params.json"
+ALPHABET_FILENAME = "alphabet.json"
+
+
+@dataclass
+class SyntheticData:
+    """How to generate the training/evaluation CSVs when they are missing (the default experiment).
+
+    ``n_train = 0`` (the default) turns generation off: missing CSVs are then an error.
+    """
+
+    n_train: int = 0
+    n_eval: int = 0
+    seed: int = 1
+    max_words: int = 6
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_eval", "max_words"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"synthetic_data.{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"synthetic_data.seed must be an integer, got {self.seed!r}")
+        if self.enabled and (self.n_eval < 1 or self.max_words < 1):
+            raise ConfigError("synthetic_data: n_eval and max_words must be positive when n_train > 0")
+
+    @property
+    def enabled(self) -> bool:
+        return self.n_train > 0
+
+
+def _pairs(default: Sequence[tuple[int, int]]) -> Any:
+    return field(default_factory=lambda: [tuple(p) for p in default])
+
+
+@dataclass
+class Params:
+    """Parameters of the model and the experiment (all of the original tf-crnn's, and more).
+
+    Paths are relative to the working directory. ``seed`` is also sacred's seed.
+    """
+
+    # Input
+    input_shape: tuple[int, int] = (32, 1024)
+    input_channels: int = 1
+    # CNN, one entry per ConvBlock
+    cnn_features_list: list[int] = field(default_factory=lambda: [32, 64, 96, 128, 160])
+    cnn_kernel_size: list[int] = field(default_factory=lambda: [3, 3, 3, 3, 3])
+    cnn_stride_size: list[tuple[int, int]] = _pairs([(1, 1)] * 5)
+    cnn_pool_size: list[tuple[int, int]] = _pairs([(2, 2), (2, 2), (2, 1), (2, 1), (2, 1)])
+    cnn_batch_norm: list[bool] = field(default_factory=lambda: [True] * 5)
+    cnn_padding: str = "same"
+    # Recurrent head
+    rnn_units: list[int] = field(default_factory=lambda: [128, 128])
+    rnn_dropout: float = 0.2
+    # Decoding
+    num_beam_paths: int = 1
+    beam_width: int = 10
+    # Data
+    csv_delimiter: str = ";"
+    string_split_delimiter: str = "|"
+    csv_files_train: list[str] = field(default_factory=list)
+    csv_files_eval: list[str] = field(default_factory=list)
+    lookup_alphabet_file: str = ""
+    blank_symbol: str = "<blank>"
+    max_chars_per_string: int = 75
+    on_invalid_rows: str = "error"
+    synthetic_data: SyntheticData = field(default_factory=SyntheticData)
+    # Augmentation
+    data_augmentation: bool = True
+    data_augmentation_max_rotation: float = 0.01
+    data_augmentation_max_slant: float = 0.2
+    # Training
+    bucket_by_width: bool = True
+    n_epochs: int = 50
+    train_batch_size: int = 64
+    eval_batch_size: int = 128
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    evaluate_every_epoch: int = 1
+    save_interval: int = 5
+    keep_max_models: int = 3
+    early_stopping_patience: int = 0
+    reduce_lr_patience: int = 0
+    reduce_lr_factor: float = 0.5
+    min_learning_rate: float = 1e-5
+    seed: int = 0
+    tensorboard: bool = True
+    n_shown_predictions: int = 5
+    # Output
+    output_model_dir: str = "output"
+    restore_model: bool = False
+
+    def __post_init__(self) -> None:
+        self._coerce_and_check_types()
+        self._check_values()
+        self._check_architecture()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Params:
+        """Build Params from a plain dict (JSON, sacred config); unknown keys are errors."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = [key for key in values if key not in known]
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ConfigError(f"unknown configuration field(s): {', '.join(hints)}")
+        kwargs = dict(values)
+        synthetic = kwargs.get("synthetic_data")
+        if isinstance(synthetic, Mapping):
+            try:
+                kwargs["synthetic_data"] = SyntheticData(**synthetic)
+            except TypeError as error:
+                raise ConfigError(f"synthetic_data: {error}") from None
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json_file(cls, json_file: str | os.PathLike) -> Params:
+        """Given a json file, create a Params object."""
+        try:
+            with open(json_file, encoding="utf-8") as handle:
+                values = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{json_file}:{error.lineno}: not valid JSON ({error.msg})") from None
+        return cls.from_dict(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as JSON-ready values (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def show_experiment_params(self) -> dict[str, Any]:
+        """Kept from the original API: same as :meth:`to_dict`."""
+        return self.to_dict()
+
+    def to_json_file(self, json_file: str | os.PathLike) -> None:
+        path = Path(json_file)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    # -- derived values -------------------------------------------------------------------------
+
+    @property
+    def n_conv_layers(self) -> int:
+        return len(self.cnn_features_list)
+
+    @property
+    def width_reduction(self) -> int:
+        """How many input pixels one CTC time step covers horizontally."""
+        return math.prod(s[1] * p[1] for s, p in zip(self.cnn_stride_size, self.cnn_pool_size))
+
+    @property
+    def output_height(self) -> int:
+        """Height of the CNN's feature map, which is folded into the features of each time step."""
+        height = self.input_shape[0]
+        for stride, pool in zip(self.cnn_stride_size, self.cnn_pool_size):
+            height = math.ceil(height / stride[0]) // pool[0]
+        return height
+
+    @property
+    def max_time_steps(self) -> int:
+        return self.input_shape[1] // self.width_reduction
+
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """The fields a checkpoint depends on: restoring with others changes the model."""
+        names = (
+            "input_shape",
+            "input_channels",
+            "cnn_features_list",
+            "cnn_kernel_size",
+            "cnn_stride_size",
+            "cnn_pool_size",
+            "cnn_batch_norm",
+            "cnn_padding",
+            "rnn_units",
+        )
+        full = self.to_dict()
+        return {name: full[name] for name in names}
+
+    # -- validation -----------------------------------------------------------------------------
+
+    def _coerce_and_check_types(self) -> None:
+        def positive_int(name: str, value: Any, allow_zero: bool = False) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+                kind = "a non-negative" if allow_zero else "a positive"
+                raise ConfigError(f"{name} must be {kind} integer, got {value!r}")
+            return value
+
+        def number(name: str, value: Any) -> float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+            return float(value)
+
+        def int_list(name: str, value: Any) -> list[int]:
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = [value]
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ConfigError(f"{name} must be a non-empty list of positive integers, got {value!r}")
+            return [positive_int(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+        def pair_list(name: str, value: Any) -> list[tuple[int, int]]:
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ConfigError(f"{name} must be a non-empty list of [height, width] pairs, got {value!r}")
+            pairs = []
+            for i, item in enumerate(value):
+                if isinstance(item, int) and not isinstance(item, bool):
+                    item = (item, item)
+                if not isinstance(item, (list, tuple)) or len(item) != 2:
+                    raise ConfigError(f"{name}[{i}] must be a [height, width] pair, got {item!r}")
+                pairs.append(tuple(positive_int(f"{name}[{i}]", v) for v in item))
+            return pairs
+
+        def string_list(name: str, value: Any) -> list[str]:
+            if isinstance(value, str):
+                value = [value] if value else []
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{name} must be a path or a list of paths, got {value!r}")
+            return list(value)
+
+        def boolean(name: str, value: Any) -> bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false, got {value!r}")
+            return value
+
+        def text(name: str, value: Any) -> str:
+            if not isinstance(value, str):
+                raise ConfigError(f"{name} must be a string, got {value!r}")
+            return value
+
+        shape = self.input_shape
+        if not isinstance(shape, (list, tuple)) or len(shape) != 2:
+            raise ConfigError(f"input_shape must be [height, max_width], got {shape!r}")
+        self.input_shape = (positive_int("input_shape[0]", shape[0]), positive_int("input_shape[1]", shape[1]))
+        self.cnn_features_list = int_list("cnn_features_list", self.cnn_features_list)
+        self.cnn_kernel_size = int_list("cnn_kernel_size", self.cnn_kernel_size)
+        self.cnn_stride_size = pair_list("cnn_stride_size", self.cnn_stride_size)
+        self.cnn_pool_size = pair_list("cnn_pool_size", self.cnn_pool_size)
+        if isinstance(self.cnn_batch_norm, bool):
+            self.cnn_batch_norm = [self.cnn_batch_norm] * len(self.cnn_features_list)
+        if not isinstance(self.cnn_batch_norm, (list, tuple)):
+            raise ConfigError(f"cnn_batch_norm must be a list of true/false, got {self.cnn_batch_norm!r}")
+        self.cnn_batch_norm = [boolean(f"cnn_batch_norm[{i}]", v) for i, v in enumerate(self.cnn_batch_norm)]
+        self.rnn_units = int_list("rnn_units", self.rnn_units)
+        self.csv_files_train = string_list("csv_files_train", self.csv_files_train)
+        self.csv_files_eval = string_list("csv_files_eval", self.csv_files_eval)
+        for name in ("input_channels", "num_beam_paths", "beam_width", "max_chars_per_string", "n_epochs"):
+            setattr(self, name, positive_int(name, getattr(self, name)))
+        for name in ("train_batch_size", "eval_batch_size", "evaluate_every_epoch", "save_interval"):
+            setattr(self, name, positive_int(name, getattr(self, name)))
+        for name in ("keep_max_models",):
+            setattr(self, name, positive_int(name, getattr(self, name)))
+        for name in ("early_stopping_patience", "reduce_lr_patience", "n_shown_predictions"):
+            setattr(self, name, positive_int(name, getattr(self, name), allow_zero=True))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+        for name in (
+            "rnn_dropout",
+            "data_augmentation_max_rotation",
+            "data_augmentation_max_slant",
+            "learning_rate",
+            "reduce_lr_factor",
+            "min_learning_rate",
+        ):
+            setattr(self, name, number(name, getattr(self, name)))
+        for name in ("data_augmentation", "restore_model", "tensorboard", "bucket_by_width"):
+            setattr(self, name, boolean(name, getattr(self, name)))
+        for name in (
+            "cnn_padding",
+            "csv_delimiter",
+            "string_split_delimiter",
+            "lookup_alphabet_file",
+            "blank_symbol",
+            "optimizer",
+            "output_model_dir",
+            "on_invalid_rows",
+        ):
+            setattr(self, name, text(name, getattr(self, name)))
+        if not isinstance(self.synthetic_data, SyntheticData):
+            raise ConfigError(f"synthetic_data must be an object, got {self.synthetic_data!r}")
+
+    def _check_values(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.on_invalid_rows not in INVALID_ROW_POLICIES:
+            raise ConfigError(
+                f"on_invalid_rows must be one of {', '.join(INVALID_ROW_POLICIES)}, got {self.on_invalid_rows!r}"
+            )
+        if self.cnn_padding not in ("same", "valid"):
+            raise ConfigError(f"cnn_padding must be 'same' or 'valid', got {self.cnn_padding!r}")
+        if self.input_channels not in (1, 3):
+            raise ConfigError(f"input_channels must be 1 (grayscale) or 3 (colour), got {self.input_channels}")
+        if len(self.csv_delimiter) != 1 or self.csv_delimiter in "\r\n":
+            raise ConfigError(f"csv_delimiter must be one character, got {self.csv_delimiter!r}")
+        if not self.string_split_delimiter or self.string_split_delimiter == self.csv_delimiter:
+            raise ConfigError("string_split_delimiter must be non-empty and differ from csv_delimiter")
+        if not self.blank_symbol:
+            raise ConfigError("blank_symbol must be a non-empty string")
+        if not 0.0 <= self.rnn_dropout < 1.0:
+            raise ConfigError(f"rnn_dropout must be in [0, 1), got {self.rnn_dropout}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0.0 < self.reduce_lr_factor < 1.0:
+            raise ConfigError(f"reduce_lr_factor must be in (0, 1), got {self.reduce_lr_factor}")
+        if self.data_augmentation_max_rotation < 0 or self.data_augmentation_max_slant < 0:
+            raise ConfigError("data_augmentation_max_rotation and data_augmentation_max_slant must be >= 0")
+        if self.num_beam_paths > self.beam_width:
+            raise ConfigError(f"num_beam_paths ({self.num_beam_paths}) cannot exceed beam_width ({self.beam_width})")
+
+    def _check_architecture(self) -> None:
+        lengths = {
+            "cnn_features_list": len(self.cnn_features_list),
+            "cnn_kernel_size": len(self.cnn_kernel_size),
+            "cnn_stride_size": len(self.cnn_stride_size),
+            "cnn_pool_size": len(self.cnn_pool_size),
+            "cnn_batch_norm": len(self.cnn_batch_norm),
+        }
+        if len(set(lengths.values())) != 1:
+            shown = ", ".join(f"{name}={n}" for name, n in lengths.items())
+            raise ConfigError(f"the CNN layer lists must have the same length (one entry per layer); got {shown}")
+        if self.cnn_padding == "valid":
+            raise ConfigError(
+                "cnn_padding 'valid' changes the width reduction with the input width and is not supported; use 'same'"
+            )
+        if self.output_height < 1:
+            raise ConfigError(
+                f"input height {self.input_shape[0]} is too small for the CNN: its strides and pools "
+                f"reduce the height by {self.input_shape[0] / max(self.output_height, 1e-9):.0f}x or more; "
+                "increase input_shape[0] or use fewer/smaller height pools"
+            )
+        if self.max_time_steps < self.max_chars_per_string:
+            raise ConfigError(
+                f"input_shape width {self.input_shape[1]} gives only {self.max_time_steps} CTC time steps "
+                f"after the CNN's width reduction of {self.width_reduction}, fewer than max_chars_per_string="
+                f"{self.max_chars_per_string}; increase input_shape[1] to at least "
+                f"{self.max_chars_per_string * self.width_reduction} or lower max_chars_per_string"
+            )
+
+
+def import_params_from_json(
+    model_directory: str | os.PathLike | None = None, json_filename: str | os.PathLike | None = None
+) -> dict[str, Any]:
+    """Read the parameters saved with a model (``params.json`` in its folder) as a dict."""
+    if json_filename is None:
+        if model_directory is None:
+            raise ConfigError("give model_directory or json_filename")
+        json_filename = Path(model_directory) / PARAMS_FILENAME
+    with open(json_filename, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+class Alphabet:
+    """Label units and their integer codes; code 0 is the CTC blank.
+
+    The lookup file is JSON ``{unit: code}`` with codes >= 1. Codes need not be contiguous in the
+    file: they are mapped, in code order, onto 1..N (see :meth:`map_lookup`).
+    """
+
+    def __init__(
+        self,
+        lookup_alphabet_file: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+        blank_symbol: str = "<blank>",
+        lookup: Mapping[str, int] | None = None,
+    ) -> None:
+        if (lookup_alphabet_file is None) == (lookup is None):
+            raise AlphabetError("give exactly one of lookup_alphabet_file or lookup")
+        raw = self.load_lookup_from_json(lookup_alphabet_file) if lookup is None else dict(lookup)
+        self._check_lookup(raw, str(lookup_alphabet_file or "lookup"))
+        if blank_symbol in raw:
+            raise AlphabetError(
+                f"blank_symbol {blank_symbol!r} is also a unit of the alphabet; choose another blank_symbol"
+            )
+        self._blank_symbol = blank_symbol
+        self._lookup = self.map_lookup(raw)
+        self._units = sorted(self._lookup, key=self._lookup.__getitem__)
+
+    @staticmethod
+    def _check_lookup(lookup: Mapping[str, int], source: str) -> None:
+        if not lookup:
+            raise AlphabetError(f"{source}: the alphabet is empty")
+        codes: dict[int, str] = {}
+        for unit, code in lookup.items():
+            if not isinstance(unit, str) or unit == "":
+                raise AlphabetError(f"{source}: units must be non-empty strings, got {unit!r}")
+            if isinstance(code, bool) or not isinstance(code, int):
+                raise AlphabetError(f"{source}: code of unit {unit!r} must be an integer, got {code!r}")
+            if code <= 0:
+                raise AlphabetError(f"{source}: unit {unit!r} has code {code}; codes must be >= 1 (0 is the CTC blank)")
+            if code in codes:
+                raise AlphabetError(f"{source}: units {codes[code]!r} and {unit!r} share code {code}")
+            codes[code] = unit
+
+    @property
+    def blank_symbol(self) -> str:
+        return self._blank_symbol
+
+    @property
+    def alphabet_units(self) -> list[str]:
+        return list(self._units)
+
+    @property
+    def codes(self) -> list[int]:
+        return list(range(1, len(self._units) + 1))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of model outputs: the units plus the blank."""
+        return len(self._units) + 1
+
+    @property
+    def lookup(self) -> dict[str, int]:
+        return dict(self._lookup)
+
+    @property
+    def code_to_unit(self) -> list[str]:
+        """Index = code; entry 0 is the blank symbol."""
+        return [self._blank_symbol, *self._units]
+
+    def unknown_units(self, units: Iterable[str]) -> list[str]:
+        return [u for u in units if u not in self._lookup]
+
+    def encode(self, units: Iterable[str]) -> list[int]:
+        try:
+            return [self._lookup[u] for u in units]
+        except KeyError as error:
+            raise AlphabetError(f"unit {error.args[0]!r} is not in the alphabet") from None
+
+    def decode(self, codes: Iterable[int], keep_blank: bool = False) -> str:
+        """Codes to text; blanks are dropped unless ``keep_blank`` (then shown as blank_symbol)."""
+        table = self.code_to_unit
+        return "".join(table[c] for c in codes if keep_blank or c != 0)
+
+    def to_json_file(self, json_file: str | os.PathLike) -> None:
+        path = Path(json_file)
+        path.write_text(json.dumps(self._lookup, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Alphabet) and self._lookup == other._lookup
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    # -- the original API -----------------------------------------------------------------------
+
+    @classmethod
+    def load_lookup_from_json(cls, json_filenames: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, int]:
+        """Load (and merge, in order) lookup tables from JSON files; later files add new units only."""
+        if isinstance(json_filenames, (str, os.PathLike)):
+            json_filenames = [json_filenames]
+        merged: dict[str, int] = {}
+        for filename in json_filenames:
+            try:
+                with open(filename, encoding="utf-8") as handle:
+                    lookup = json.load(handle)
+            except FileNotFoundError:
+                raise AlphabetError(f"{filename}: alphabet lookup file not found") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise AlphabetError(f"{filename}: not a JSON {{unit: code}} object ({error})") from None
+            if not isinstance(lookup, dict):
+                raise AlphabetError(f"{filename}: expected a JSON object {{unit: code}}")
+            cls._check_lookup(lookup, str(filename))
+            offset = max(merged.values(), default=0)
+            for unit, code in sorted(lookup.items(), key=lambda item: item[1]):
+                if unit not in merged:
+                    merged[unit] = offset + code
+        return merged
+
+    @classmethod
+    def make_json_lookup_alphabet(cls, string_chars: str | None = None) -> dict[str, int]:
+        """A lookup for the characters of a string (e.g. ``string.ascii_letters + string.digits``)."""
+        chars = string_chars if string_chars is not None else string.ascii_letters + string.digits
+        unique = list(dict.fromkeys(chars))
+        return {char: code for code, char in enumerate(unique, start=1)}
+
+    @classmethod
+    def map_lookup(cls, lookup_table: Mapping[str, int], unique_entry: bool = True) -> dict[str, int]:
+        """Map codes onto 1..N keeping their order, so the model has no unused outputs."""
+        if not unique_entry:
+            raise AlphabetError("only unique (bijective) lookups are supported")
+        cls._check_lookup(lookup_table, "lookup")
+        ordered = sorted(lookup_table.items(), key=lambda item: item[1])
+        return {unit: code for code, (unit, _) in enumerate(ordered, start=1)}
+
+    @classmethod
+    def create_lookup_from_labels(
+        cls,
+        csv_files: str | os.PathLike | Sequence[str | os.PathLike],
+        export_lookup_filename: str | os.PathLike,
+        original_lookup_filename: str | os.PathLike | None = None,
+        csv_delimiter: str = ";",
+        split_delimiter: str = "|",
+    ) -> dict[str, int]:
+        """Build a lookup from the labels of (training) CSV files and write it as JSON.
+
+        Units of ``original_lookup_filename`` keep their codes; new units are appended in order of
+        decreasing frequency. The counts of every unit are written beside the lookup
+        (``<name>.counts.json``) so rare units are visible.
+        """
+        if isinstance(csv_files, (str, os.PathLike)):
+            csv_files = [csv_files]
+        counts: Counter[str] = Counter()
+        for csv_file in csv_files:
+            rows, problems = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
+            raise_for_problems(problems, f"unreadable rows in {csv_file}")
+            for row in rows:
+                counts.update(row.units)
+        lookup = cls.load_lookup_from_json(original_lookup_filename) if original_lookup_filename else {}
+        next_code = max(lookup.values(), default=0) + 1
+        for unit, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            if unit not in lookup:
+                lookup[unit] = next_code
+                next_code += 1
+        export = Path(export_lookup_filename)
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.write_text(json.dumps(lookup, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        counts_file = export.with_suffix(".counts.json")
+        counts_file.write_text(
+            json.dumps(dict(counts.most_common()), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return lookup
+
+    def check_input_file_alphabet(
+        self,
+        csv_filenames: str | os.PathLike | Sequence[str | os.PathLike],
+        csv_delimiter: str = ";",
+        split_delimiter: str = "|",
+    ) -> None:
+        """Raise DataError naming every unit of the files' labels that the alphabet lacks."""
+        if isinstance(csv_filenames, (str, os.PathLike)):
+            csv_filenames = [csv_filenames]
+        problems: list[RowProblem] = []
+        for csv_file in csv_filenames:
+            rows, bad = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
+            problems.extend(bad)
+            for row in rows:
+                unknown = self.unknown_units(row.units)
+                if unknown:
+                    shown = ", ".join(repr(u) for u in dict.fromkeys(unknown))
+                    problems.append(RowProblem(row.source, row.line, f"units not in the alphabet: {shown}"))
+        raise_for_problems(problems, "rows that the alphabet cannot encode")
+
+
+__all__ = [
+    "Alphabet",
+    "AlphabetError",
+    "ConfigError",
+    "DataError",
+    "Params",
+    "SyntheticData",
+    "import_params_from_json",
+]

@@ -1,0 +1,17 @@
+"""The project's own error types, so callers can tell user mistakes from bugs."""
+
+
+class TfCrnnError(Exception):
+    """Base class of every error a user can act on (bad config, bad data, bad alphabet)."""
+
+
+class ConfigError(TfCrnnError, ValueError):
+    """A configuration value is missing, of the wrong type, or inconsistent with another."""
+
+
+class AlphabetError(TfCrnnError, ValueError):
+    """An alphabet lookup file is unreadable or inconsistent (duplicate codes, blank collision)."""
+
+
+class DataError(TfCrnnError, ValueError):
+    """Input rows or images cannot be used; the message names file, line and reason."""

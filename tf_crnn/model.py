@@ -1,0 +1,227 @@
+"""The CRNN: ConvBlocks, height folded into features, stacked BiLSTMs, Dense to units + blank.
+
+Two functional models share the same layers: the inference model maps ``(images, widths)`` to
+logits; the training model adds the labels and outputs each sample's CTC loss, computed on the
+sample's true number of time steps only (padding is never read as text).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from tf_crnn.config import Params
+from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
+
+LOGITS = "logits"
+
+
+@keras.saving.register_keras_serializable(package="tf_crnn")
+class ConvBlock(layers.Layer):
+    """Conv2D, optional BatchNormalization, ReLU, optional MaxPool."""
+
+    def __init__(
+        self,
+        features: int,
+        kernel_size: int,
+        stride: tuple[int, int],
+        cnn_padding: str,
+        pool_size: tuple[int, int],
+        batchnorm: bool,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.features = features
+        self.kernel_size = kernel_size
+        self.stride = tuple(stride)
+        self.cnn_padding = cnn_padding
+        self.pool_size = tuple(pool_size)
+        self.batchnorm = batchnorm
+        self.conv = layers.Conv2D(
+            features, kernel_size, strides=self.stride, padding=cnn_padding, use_bias=not batchnorm, name="conv"
+        )
+        self.bn = layers.BatchNormalization(name="bn") if batchnorm else None
+        self.pool = layers.MaxPool2D(self.pool_size, name="pool") if self.pool_size != (1, 1) else None
+
+    def build(self, input_shape) -> None:
+        self.conv.build(input_shape)
+        shape = self.conv.compute_output_shape(input_shape)
+        if self.bn is not None:
+            self.bn.build(shape)
+        if self.pool is not None:
+            self.pool.build(shape)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        x = self.conv(inputs)
+        if self.bn is not None:
+            x = self.bn(x, training=training)
+        x = ops.relu(x)
+        if self.pool is not None:
+            x = self.pool(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = self.conv.compute_output_shape(input_shape)
+        if self.pool is not None:
+            shape = self.pool.compute_output_shape(shape)
+        return shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            features=self.features,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            cnn_padding=self.cnn_padding,
+            pool_size=self.pool_size,
+            batchnorm=self.batchnorm,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tf_crnn")
+class TimeStepMask(layers.Layer):
+    """Boolean mask [B, T] of the time steps that cover real pixels (not batch padding)."""
+
+    def __init__(self, width_reduction: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.width_reduction = width_reduction
+
+    def call(self, widths, features):
+        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
+        positions = ops.arange(ops.shape(features)[1], dtype="int32")
+        return positions[None, :] < steps[:, None]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "width_reduction": self.width_reduction}
+
+
+@keras.saving.register_keras_serializable(package="tf_crnn")
+class MaskPaddedColumns(layers.Layer):
+    """Zeroes the feature-map columns that lie beyond each line's width.
+
+    With this after every ConvBlock, a line's logits do not depend on how much padding its batch
+    adds, so a line is read the same alone or in any batch.
+    """
+
+    def __init__(self, width_reduction: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.width_reduction = width_reduction
+
+    def call(self, features, widths):
+        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
+        positions = ops.arange(ops.shape(features)[2], dtype="int32")
+        mask = ops.cast(positions[None, :] < steps[:, None], features.dtype)
+        return features * mask[:, None, :, None]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "width_reduction": self.width_reduction}
+
+
+@keras.saving.register_keras_serializable(package="tf_crnn")
+class CTCLoss(layers.Layer):
+    """Per-sample CTC loss (blank = code 0).
+
+    A sample whose label cannot be aligned (fewer time steps than units plus adjacent repeats)
+    contributes 0 instead of a huge, meaningless loss; preprocessing already drops such rows, so
+    this only guards against augmentation or batching edge cases.
+    """
+
+    def __init__(self, width_reduction: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.width_reduction = width_reduction
+
+    def call(self, labels, logits, label_length, widths):
+        labels = ops.cast(labels, "int32")
+        label_length = ops.cast(label_length, "int32")
+        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
+        loss = tf.nn.ctc_loss(
+            labels=labels,
+            logits=ops.cast(logits, "float32"),
+            label_length=label_length,
+            logit_length=steps,
+            logits_time_major=False,
+            blank_index=0,
+        )
+        positions = ops.arange(1, ops.shape(labels)[1], dtype="int32")
+        repeated = ops.logical_and(labels[:, 1:] == labels[:, :-1], positions[None, :] < label_length[:, None])
+        needed = label_length + ops.sum(ops.cast(repeated, "int32"), axis=1)
+        feasible = ops.logical_and(steps >= needed, ops.isfinite(loss))
+        return ops.where(feasible, loss, ops.zeros_like(loss))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "width_reduction": self.width_reduction}
+
+
+@keras.saving.register_keras_serializable(package="tf_crnn")
+def identity_loss(y_true, y_pred):
+    """The training model already outputs the loss; Keras only has to average it."""
+    return y_pred
+
+
+def get_crnn_output(input_images, widths, parameters: Params, n_classes: int):
+    """Pass images through the CRNN; return logits [B, T, n_classes]."""
+    p = parameters
+    x = input_images
+    reduction = 1
+    for i, (features, kernel, stride, pool, bn) in enumerate(
+        zip(p.cnn_features_list, p.cnn_kernel_size, p.cnn_stride_size, p.cnn_pool_size, p.cnn_batch_norm)
+    ):
+        x = ConvBlock(features, kernel, stride, p.cnn_padding, pool, bn, name=f"conv_block_{i}")(x)
+        reduction *= stride[1] * pool[1]
+        x = MaskPaddedColumns(reduction, name=f"mask_padding_{i}")(x, widths)
+    x = layers.Permute((2, 1, 3), name="width_first")(x)
+    x = layers.Reshape((-1, p.output_height * p.cnn_features_list[-1]), name="fold_height")(x)
+    mask = TimeStepMask(p.width_reduction, name="time_step_mask")(widths, x)
+    for i, units in enumerate(p.rnn_units):
+        if p.rnn_dropout > 0:
+            x = layers.Dropout(p.rnn_dropout, name=f"dropout_{i}")(x)
+        lstm = layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")
+        x = layers.Bidirectional(lstm, name=f"bilstm_{i}")(x, mask=mask)
+    return layers.Dense(n_classes, name=LOGITS, dtype="float32")(x)
+
+
+def _inputs(parameters: Params) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    height = parameters.input_shape[0]
+    images = keras.Input((height, None, parameters.input_channels), name=IMAGES)
+    widths = keras.Input((), dtype="int32", name=WIDTHS)
+    return images, widths
+
+
+def get_model_inference(parameters: Params, n_classes: int, weights_path: str | None = None) -> keras.Model:
+    """Model ``{images, widths} -> logits``; optionally loads weights (``.weights.h5``)."""
+    images, widths = _inputs(parameters)
+    logits = get_crnn_output(images, widths, parameters, n_classes)
+    model = keras.Model({IMAGES: images, WIDTHS: widths}, logits, name="crnn")
+    if weights_path:
+        model.load_weights(weights_path)
+    return model
+
+
+def get_model_train(parameters: Params, inference_model: keras.Model) -> keras.Model:
+    """Model ``{images, widths, labels, label_length} -> per-sample CTC loss``, compiled.
+
+    It shares every layer with ``inference_model``, so training one trains the other.
+    """
+    images, widths = _inputs(parameters)
+    labels = keras.Input((None,), dtype="int32", name=LABELS)
+    label_length = keras.Input((), dtype="int32", name=LABEL_LENGTH)
+    logits = inference_model({IMAGES: images, WIDTHS: widths})
+    loss = CTCLoss(parameters.width_reduction, name="ctc_loss")(labels, logits, label_length, widths)
+    model = keras.Model(
+        {IMAGES: images, WIDTHS: widths, LABELS: labels, LABEL_LENGTH: label_length}, loss, name="crnn_train"
+    )
+    model.compile(optimizer=make_optimizer(parameters), loss=identity_loss)
+    return model
+
+
+def make_optimizer(parameters: Params) -> keras.optimizers.Optimizer:
+    """The optimizer named in the config: adam, rms (RMSprop) or ada (Adadelta)."""
+    learning_rate = parameters.learning_rate
+    if parameters.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if parameters.optimizer == "rms":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adadelta(learning_rate)

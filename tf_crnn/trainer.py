@@ -1,0 +1,231 @@
+"""The training procedure behind ``training.py``: config -> data -> model -> fit -> export.
+
+It is a plain function so it runs the same from sacred, from tests and from other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_crnn.callbacks import (
+    CHECKPOINTS_FOLDER,
+    CustomLoaderCallback,
+    CustomPredictionSaverCallback,
+    CustomSavingCallback,
+    EvaluationCallback,
+    LearningRateLogger,
+    LRTensorBoard,
+    SacredMetricsLogger,
+    TrainingState,
+    write_predictions,
+)
+from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
+from tf_crnn.data_handler import LABELS, dataset_generator
+from tf_crnn.errors import ConfigError, DataError
+from tf_crnn.evaluation import Evaluator
+from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
+from tf_crnn.loader import PredictionModel
+from tf_crnn.model import get_model_inference, get_model_train
+from tf_crnn.preprocessing import data_preprocessing
+from tf_crnn.synth.render import generate_dataset
+
+LOGGER = logging.getLogger(__name__)
+
+
+def ensure_data(params: Params) -> None:
+    """Generate the synthetic CSVs of the experiment if they are configured and missing."""
+    missing = [f for f in params.csv_files_train + params.csv_files_eval if not Path(f).is_file()]
+    if not missing:
+        return
+    if not params.synthetic_data.enabled:
+        raise DataError(f"CSV file(s) not found: {', '.join(missing)}")
+    if len(params.csv_files_train) != 1 or len(params.csv_files_eval) != 1:
+        raise ConfigError("synthetic_data needs exactly one csv_files_train and one csv_files_eval path")
+    units = Alphabet(params.lookup_alphabet_file, params.blank_symbol).alphabet_units
+    synthetic = params.synthetic_data
+    max_chars = min(params.max_chars_per_string, 40)
+    for csv_file, n, seed in (
+        (params.csv_files_train[0], synthetic.n_train, synthetic.seed),
+        (params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + 1_000_003),
+    ):
+        if Path(csv_file).is_file():
+            continue
+        target = Path(csv_file)
+        LOGGER.info("generating %d synthetic lines for %s", n, target)
+        written = generate_dataset(target.parent, n, units, seed, target.stem, synthetic.max_words, max_chars)
+        if written != target:
+            written.replace(target)
+
+
+def check_output_dir(params: Params, alphabet: Alphabet) -> None:
+    """Refuse to mix experiments: resuming needs the same architecture and alphabet."""
+    output = Path(params.output_model_dir)
+    saved_params_file = output / PARAMS_FILENAME
+    has_checkpoints = (output / CHECKPOINTS_FOLDER / "checkpoint").is_file()
+    if has_checkpoints and not params.restore_model:
+        raise ConfigError(
+            f"{output} already holds checkpoints of a training run; set restore_model=true to continue it, "
+            "or choose another output_model_dir"
+        )
+    if not (params.restore_model and has_checkpoints and saved_params_file.is_file()):
+        return
+    saved = Params.from_dict(json.loads(saved_params_file.read_text(encoding="utf-8")))
+    differences = [
+        f"{name}: saved {saved.architecture[name]!r}, now {value!r}"
+        for name, value in params.architecture.items()
+        if saved.architecture[name] != value
+    ]
+    if differences:
+        raise ConfigError(
+            f"cannot restore {output}: the architecture changed ({'; '.join(differences)}); "
+            "use the saved values or another output_model_dir"
+        )
+    saved_alphabet = Alphabet(output / ALPHABET_FILENAME, params.blank_symbol)
+    if saved_alphabet != alphabet:
+        added = sorted(set(alphabet.alphabet_units) - set(saved_alphabet.alphabet_units))
+        removed = sorted(set(saved_alphabet.alphabet_units) - set(alphabet.alphabet_units))
+        raise ConfigError(
+            f"cannot restore {output}: the alphabet changed (added {added}, removed {removed}, or codes reordered)"
+        )
+
+
+def _training_dataset(data, params: Params) -> tuple[tf.data.Dataset, int]:
+    """An endless stream of batches (reshuffled every pass) and the number of steps of one epoch.
+
+    Streaming across epoch boundaries keeps width buckets full, so no epoch ends on small batches.
+    """
+    dataset = dataset_generator(
+        data,
+        params,
+        batch_size=params.train_batch_size,
+        data_augmentation=params.data_augmentation,
+        num_epochs=None,
+        shuffle=True,
+        seed=params.seed,
+        bucket_by_width=params.bucket_by_width,
+    )
+    dataset = dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
+    return dataset, math.ceil(len(data) / params.train_batch_size)
+
+
+def train(params: Params, run: Any = None) -> dict[str, Any]:
+    """Train, evaluate and export the model described by ``params``; return the final figures.
+
+    ``run`` is the sacred run (metrics are logged to it) or None.
+    """
+    started = time.perf_counter()
+    keras.utils.set_random_seed(params.seed)
+    ensure_data(params)
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    output = Path(params.output_model_dir)
+    check_output_dir(params, alphabet)
+    output.mkdir(parents=True, exist_ok=True)
+    params.to_json_file(output / PARAMS_FILENAME)
+    alphabet.to_json_file(output / ALPHABET_FILENAME)
+
+    train_data, eval_data = data_preprocessing(params, alphabet)
+    inference_model = get_model_inference(params, alphabet.n_classes)
+    train_model = get_model_train(params, inference_model)
+    train_model.optimizer.build(train_model.trainable_variables)
+    state = TrainingState(train_model, output, params.keep_max_models)
+    loader = CustomLoaderCallback(output, state)
+    loader.set_model(train_model)
+    initial_epoch = loader.restore() if params.restore_model else 0
+
+    evaluator = Evaluator(inference_model, params, alphabet)
+    evaluation = EvaluationCallback(evaluator, eval_data, params.evaluate_every_epoch, params.n_epochs)
+
+    def export(info: dict[str, Any]) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
+
+    callbacks: list[keras.callbacks.Callback] = [evaluation, LearningRateLogger()]
+    if params.reduce_lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                "val_cer", factor=params.reduce_lr_factor, patience=params.reduce_lr_patience,
+                min_lr=params.min_learning_rate, verbose=1,
+            )
+        )  # fmt: skip
+    if params.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, verbose=1))
+    saver = CustomSavingCallback(output, params.save_interval, state, export_best=export, evaluation=evaluation)
+    callbacks += [saver, CustomPredictionSaverCallback(output, params, evaluation)]
+    if params.tensorboard:
+        callbacks.append(LRTensorBoard(str(output / "tensorboard")))
+    if run is not None:
+        callbacks.append(SacredMetricsLogger(run))
+
+    LOGGER.info(
+        "training on %d lines, evaluating on %d; %d parameters; epochs %d..%d",
+        len(train_data), len(eval_data), inference_model.count_params(), initial_epoch + 1, params.n_epochs,
+    )  # fmt: skip
+    try:
+        if initial_epoch < params.n_epochs:
+            dataset, steps_per_epoch = _training_dataset(train_data, params)
+            train_model.fit(
+                dataset,
+                steps_per_epoch=steps_per_epoch,
+                epochs=params.n_epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                verbose=2,
+                shuffle=False,
+            )
+    except KeyboardInterrupt:
+        path = state.manager.save(checkpoint_number=int(state.epoch.numpy()))
+        LOGGER.warning("interrupted: saved %s; rerun with restore_model=true to continue", path)
+        raise
+    train_seconds = time.perf_counter() - started
+
+    final = evaluator.evaluate(eval_data)
+    final_export = export(
+        {"epoch": int(state.epoch.numpy()), "metrics": _figures(final.metrics), "reason": "end of training"}
+    )
+    write_predictions(output / "predictions" / "final.csv", final, params.csv_delimiter)
+
+    predictor = PredictionModel(output / EXPORTS_FOLDER)
+    shown = eval_data.paths[: params.n_shown_predictions]
+    exported = predictor.predict(shown) if shown else None
+    result = {
+        **_figures(final.metrics),
+        "eval_loss": final.loss,
+        "epochs": int(state.epoch.numpy()),
+        "train_lines": len(train_data),
+        "eval_lines": len(eval_data),
+        "train_seconds": round(train_seconds, 1),
+        "final_export": str(final_export),
+        "best_export": str(predictor.export_dir),
+    }
+    _report(result, eval_data, exported)
+    if run is not None:
+        for key in ("cer", "wer", "line_accuracy"):
+            run.log_scalar(f"final_{key}", result[key])
+    (output / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def _figures(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: float(np.round(metrics[k], 6)) for k in ("cer", "wer", "line_accuracy")}
+
+
+def _report(result: dict[str, Any], eval_data, exported) -> None:
+    print(
+        f"\nEvaluation on {result['eval_lines']} lines: CER {result['cer']:.2%}  WER {result['wer']:.2%}  "
+        f"line accuracy {result['line_accuracy']:.2%}  ({result['epochs']} epochs, {result['train_seconds']:.0f} s)"
+    )
+    print(f"Exported SavedModel: {result['final_export']}  (best: {result['best_export']})")
+    if exported is None:
+        return
+    print("Predictions of the best export through PredictionModel:")
+    for row, (text, confidence) in zip(eval_data.rows, exported):
+        print(f"  {Path(row.path).name}: {text!r} (confidence {confidence:.2f}; reference {row.text!r})")

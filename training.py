@@ -1,0 +1,47 @@
+"""Train a CRNN under sacred: ``python training.py with config.json [field=value ...]``.
+
+Every field of ``tf_crnn.config.Params`` is a sacred config entry, so sacred's usual overrides
+work (``with config.json n_epochs=3 train_batch_size=16``). Runs are recorded by a
+FileStorageObserver in ``<output_model_dir>/sacred``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sacred import SETTINGS, Experiment  # noqa: E402
+from sacred.observers import FileStorageObserver  # noqa: E402
+from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
+
+from tf_crnn.config import Params  # noqa: E402
+from tf_crnn.trainer import train  # noqa: E402
+
+SETTINGS.CAPTURE_MODE = "sys"
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+try:
+    ex = Experiment("tf-crnn")
+except ValueError:  # a git checkout without commits: record the run without git information
+    ex = Experiment("tf-crnn", save_git_info=False)
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+ex.add_config(Params().to_dict())
+
+
+@ex.config_hook
+def record_in_output_dir(config, command_name, logger):
+    """Validate the config before anything runs, and store the run beside the model."""
+    params = Params.from_dict(config)
+    ex.observers[:] = [o for o in ex.observers if not isinstance(o, FileStorageObserver)]
+    ex.observers.append(FileStorageObserver(os.path.join(params.output_model_dir, "sacred")))
+    return {}
+
+
+@ex.automain
+def training(_config, _run):
+    fields = {f.name for f in dataclasses.fields(Params)}
+    params = Params.from_dict({k: v for k, v in _config.items() if k in fields})
+    return train(params, _run)
