@@ -18,6 +18,7 @@ from sacred.observers import FileStorageObserver  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from tf_crnn.config import Params  # noqa: E402
+from tf_crnn.errors import TfCrnnError  # noqa: E402
 from tf_crnn.trainer import train  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"
@@ -31,10 +32,19 @@ ex.captured_out_filter = apply_backspaces_and_linefeeds
 ex.add_config(Params().to_dict())
 
 
+def fail(error: TfCrnnError) -> None:
+    """A mistake the user can fix: one clear line and exit status 1, no traceback."""
+    logging.getLogger("tf_crnn").error("%s", error)
+    raise SystemExit(1)
+
+
 @ex.config_hook
 def record_in_output_dir(config, command_name, logger):
     """Validate the config before anything runs, and store the run beside the model."""
-    params = Params.from_dict(config)
+    try:
+        params = Params.from_dict(config)
+    except TfCrnnError as error:
+        fail(error)
     ex.observers[:] = [o for o in ex.observers if not isinstance(o, FileStorageObserver)]
     ex.observers.append(FileStorageObserver(os.path.join(params.output_model_dir, "sacred")))
     return {}
@@ -44,4 +54,7 @@ def record_in_output_dir(config, command_name, logger):
 def training(_config, _run):
     fields = {f.name for f in dataclasses.fields(Params)}
     params = Params.from_dict({k: v for k, v in _config.items() if k in fields})
-    return train(params, _run)
+    try:
+        return train(params, _run)
+    except TfCrnnError as error:
+        fail(error)

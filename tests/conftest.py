@@ -53,6 +53,33 @@ def tiny_dataset(tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "alphabet": alphabet, "train": train, "eval": evaluation}
 
 
+def export_random_model(folder: Path, alphabet_file: Path, seed: int = 11, **overrides) -> tuple:
+    """Export an untrained tiny model whose output layer is scaled up, so its random transcriptions
+    are long and varied: a sharp test of export/loader equality. Returns (params, alphabet, model, dir)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.export import export_saved_model
+    from tf_crnn.model import get_model_inference
+
+    tf.keras.utils.set_random_seed(seed)
+    params = tiny_params(folder, **overrides)
+    alphabet = Alphabet(alphabet_file)
+    model = get_model_inference(params, alphabet.n_classes)
+    logits = model.get_layer("logits")
+    logits.kernel.assign(np.random.default_rng(seed).normal(0, 2, logits.kernel.shape))
+    export_dir = export_saved_model(
+        model, params, alphabet, folder / "output" / "export" / "a", {"metrics": {"cer": 0.5}}
+    )
+    return params, alphabet, model, export_dir
+
+
+@pytest.fixture(scope="session")
+def random_export(tmp_path_factory, tiny_dataset) -> tuple:
+    return export_random_model(tmp_path_factory.mktemp("random_export"), tiny_dataset["alphabet"])
+
+
 @pytest.fixture
 def tiny_experiment(tmp_path, tiny_dataset) -> Params:
     return tiny_params(

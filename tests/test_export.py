@@ -5,27 +5,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_params
+from tests.conftest import export_random_model
 from tf_crnn.config import Alphabet
 from tf_crnn.data_handler import images_from_bytes
 from tf_crnn.evaluation import Evaluator
 from tf_crnn.export import best_export, export_saved_model, list_exports
 from tf_crnn.loader import PredictionModel
-from tf_crnn.model import get_model_inference
 
 
 @pytest.fixture(scope="module")
 def random_model(tmp_path_factory, tiny_dataset):
-    """An untrained model: its random logits give long, varied transcriptions to compare."""
-    tmp = tmp_path_factory.mktemp("export")
-    tf.keras.utils.set_random_seed(11)
-    params = tiny_params(tmp, num_beam_paths=2, beam_width=4)
-    alphabet = Alphabet(tiny_dataset["alphabet"])
-    model = get_model_inference(params, alphabet.n_classes)
-    logits = model.get_layer("logits")
-    logits.kernel.assign(np.random.default_rng(0).normal(0, 2, logits.kernel.shape))
-    export_dir = export_saved_model(model, params, alphabet, tmp / "export" / "a", {"metrics": {"cer": 0.5}})
-    return params, alphabet, model, export_dir
+    return export_random_model(
+        tmp_path_factory.mktemp("export"), tiny_dataset["alphabet"], num_beam_paths=2, beam_width=4
+    )
 
 
 def test_exported_predictions_equal_in_memory_greedy_decoding(random_model, tiny_dataset):

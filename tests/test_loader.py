@@ -2,27 +2,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import tiny_params
-from tf_crnn.config import Alphabet
 from tf_crnn.errors import TfCrnnError
-from tf_crnn.export import export_saved_model
 from tf_crnn.loader import PredictionModel
-from tf_crnn.model import get_model_inference
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, tiny_dataset):
-    tmp = tmp_path_factory.mktemp("loader")
-    tf.keras.utils.set_random_seed(5)
-    params = tiny_params(tmp)
-    alphabet = Alphabet(tiny_dataset["alphabet"])
-    model = get_model_inference(params, alphabet.n_classes)
-    export_saved_model(model, params, alphabet, tmp / "output" / "export" / "x", {"metrics": {"cer": 0.9}})
+def exported(random_export, tiny_dataset):
+    export_dir = random_export[3]
     paths = sorted(str(p) for p in (tiny_dataset["root"] / "eval").glob("*.png"))
-    return tmp / "output", paths
+    return export_dir.parent.parent, paths
 
 
 def test_paths_bytes_and_arrays_give_the_same_result(exported):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import tiny_params
+from tests.conftest import SHARED_DATA, tiny_params
 from tf_crnn.config import Alphabet
 from tf_crnn.errors import DataError
 from tf_crnn.preprocessing import (
@@ -103,3 +103,26 @@ def test_empty_csv_is_an_error(tmp_path):
     csv = write_csv(tmp_path / "d.csv", [])
     with pytest.raises(DataError, match="has no rows"):
         preprocess_csv(csv, params, ALPHABET, "train")
+
+
+UW3 = SHARED_DATA / "uw3-lines-train" / "labels.csv"
+EARLY_PRINTED = SHARED_DATA / "early-printed-books" / "train.csv"
+
+
+@pytest.mark.skipif(not UW3.is_file(), reason="real scans of ../shared/data are not available")
+def test_real_printed_lines_load_through_the_checks(tmp_path):
+    params = tiny_params(tmp_path, input_shape=(32, 1024), max_chars_per_string=120)
+    alphabet = Alphabet("data/alphabet/lookup_printable_ascii.json")
+    data = preprocess_csv(str(UW3), params, alphabet, "uw3")
+    assert len(data) == 50 and not data.dropped
+    assert all(0 < width <= 1024 for width in data.widths)
+
+
+@pytest.mark.skipif(not EARLY_PRINTED.is_file(), reason="real scans of ../shared/data are not available")
+def test_historical_lines_with_their_own_alphabet(tmp_path):
+    lookup = Alphabet.create_lookup_from_labels(EARLY_PRINTED, tmp_path / "alphabet.json")
+    assert "ſ" in lookup and "" not in lookup
+    params = tiny_params(tmp_path, input_shape=(48, 2048), max_chars_per_string=120)
+    data = preprocess_csv(str(EARLY_PRINTED), params, Alphabet(tmp_path / "alphabet.json"), "early")
+    assert len(data) + sum(data.dropped.values()) == 840
+    assert len(data) > 800

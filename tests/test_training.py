@@ -2,16 +2,20 @@
 
 import dataclasses
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import REPO
 from tf_crnn.callbacks import TrainingState
 from tf_crnn.config import Alphabet, Params
 from tf_crnn.data_handler import images_from_bytes
-from tf_crnn.errors import ConfigError
 from tf_crnn.evaluation import Evaluator
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
@@ -78,22 +82,35 @@ def test_restore_continues_epoch_counter_and_optimizer_state(tiny_experiment):
     assert third.result["epochs"] == 2
 
 
-def test_restore_refuses_changed_architecture_or_alphabet(tiny_experiment, tmp_path):
+def refused(params: Params, caplog, **updates) -> str:
+    """Run expecting a user error: exit status 1 and one logged line saying why."""
+    caplog.clear()
+    with pytest.raises(SystemExit) as exit_info:
+        run_experiment(params, **updates)
+    assert exit_info.value.code == 1
+    return caplog.text
+
+
+def test_restore_refuses_changed_architecture_or_alphabet(tiny_experiment, tmp_path, caplog):
     params = tiny_experiment
     run_experiment(params, n_epochs=1)
-    with pytest.raises(ConfigError, match="architecture changed.*rnn_units: saved \\[16\\], now \\[24\\]"):
-        run_experiment(params, rnn_units=[24], restore_model=True)
+    assert "architecture changed (rnn_units: saved [16], now [24])" in refused(
+        params, caplog, rnn_units=[24], restore_model=True
+    )
     other = tmp_path / "other.json"
     other.write_text(json.dumps({u: i + 1 for i, u in enumerate("0123456789abcdefg ")}))
-    with pytest.raises(ConfigError, match="alphabet changed.*added \\['g'\\]"):
-        run_experiment(params, lookup_alphabet_file=str(other), restore_model=True)
-    with pytest.raises(ConfigError, match="already holds checkpoints.*restore_model=true"):
-        run_experiment(params, restore_model=False)
+    assert "alphabet changed (added ['g']" in refused(
+        params, caplog, lookup_alphabet_file=str(other), restore_model=True
+    )
+    assert "already holds checkpoints" in refused(params, caplog, restore_model=False)
 
 
-def test_missing_csv_without_synthetic_data_is_a_clear_error(tiny_experiment, tmp_path):
-    with pytest.raises(Exception, match="CSV file\\(s\\) not found: .*missing.csv"):
-        run_experiment(tiny_experiment, csv_files_train=[str(tmp_path / "missing.csv")])
+def test_user_errors_exit_with_one_clear_line(tiny_experiment, tmp_path, caplog):
+    text = refused(tiny_experiment, caplog, csv_files_train=[str(tmp_path / "missing.csv")])
+    assert f"CSV file(s) not found: {tmp_path / 'missing.csv'}" in text
+    assert "input_shape width 64 gives only 16 CTC time steps" in refused(
+        tiny_experiment, caplog, input_shape=[16, 64], max_chars_per_string=20
+    )
 
 
 def test_synthetic_data_is_generated_on_first_use(tiny_experiment, tmp_path):
@@ -110,3 +127,29 @@ def test_synthetic_data_is_generated_on_first_use(tiny_experiment, tmp_path):
     assert len(train_csv.read_text().splitlines()) == 16
     assert len(eval_csv.read_text().splitlines()) == 8
     assert result["train_lines"] >= 12 and result["eval_lines"] >= 6
+
+
+def test_ctrl_c_saves_a_checkpoint_that_restore_continues_from(tiny_experiment, tmp_path):
+    params = dataclasses.replace(tiny_experiment, n_epochs=500, save_interval=1000)
+    config = tmp_path / "config.json"
+    params.to_json_file(config)
+    output = Path(params.output_model_dir)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "training.py"), "with", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not (output / "training_state.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "interrupted: saved" in stderr
+    state = restored_state(params, tf.train.latest_checkpoint(output / "checkpoints"))
+    assert int(state.epoch.numpy()) >= 1
+    result = run_experiment(params, n_epochs=int(state.epoch.numpy()) + 1, restore_model=True).result
+    assert result["epochs"] == int(state.epoch.numpy()) + 1

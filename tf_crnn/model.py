@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from tf_crnn.config import Params
-from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
+from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, time_steps
 
 LOGITS = "logits"
 
@@ -81,6 +81,12 @@ class ConvBlock(layers.Layer):
         return config
 
 
+def step_mask(widths, width_reduction: int, n_steps) -> keras.KerasTensor:
+    """[B, n_steps] booleans: True where a time step (or feature column) covers real pixels."""
+    positions = ops.arange(n_steps, dtype="int32")
+    return positions[None, :] < time_steps(widths, width_reduction)[:, None]
+
+
 @keras.saving.register_keras_serializable(package="tf_crnn")
 class TimeStepMask(layers.Layer):
     """Boolean mask [B, T] of the time steps that cover real pixels (not batch padding)."""
@@ -90,9 +96,7 @@ class TimeStepMask(layers.Layer):
         self.width_reduction = width_reduction
 
     def call(self, widths, features):
-        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
-        positions = ops.arange(ops.shape(features)[1], dtype="int32")
-        return positions[None, :] < steps[:, None]
+        return step_mask(widths, self.width_reduction, ops.shape(features)[1])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "width_reduction": self.width_reduction}
@@ -111,9 +115,7 @@ class MaskPaddedColumns(layers.Layer):
         self.width_reduction = width_reduction
 
     def call(self, features, widths):
-        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
-        positions = ops.arange(ops.shape(features)[2], dtype="int32")
-        mask = ops.cast(positions[None, :] < steps[:, None], features.dtype)
+        mask = ops.cast(step_mask(widths, self.width_reduction, ops.shape(features)[2]), features.dtype)
         return features * mask[:, None, :, None]
 
     def get_config(self) -> dict:
@@ -136,7 +138,7 @@ class CTCLoss(layers.Layer):
     def call(self, labels, logits, label_length, widths):
         labels = ops.cast(labels, "int32")
         label_length = ops.cast(label_length, "int32")
-        steps = (ops.cast(widths, "int32") + self.width_reduction - 1) // self.width_reduction
+        steps = time_steps(widths, self.width_reduction)
         loss = tf.nn.ctc_loss(
             labels=labels,
             logits=ops.cast(logits, "float32"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,7 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
                 epochs=params.n_epochs,
                 initial_epoch=initial_epoch,
                 callbacks=callbacks,
-                verbose=2,
+                verbose=1 if sys.stdout.isatty() else 2,
                 shuffle=False,
             )
     except KeyboardInterrupt:

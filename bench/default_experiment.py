@@ -1,0 +1,91 @@
+"""Measure the default experiment as `make train` runs it: wall time, CER/WER, inference speed.
+
+Usage: python bench/default_experiment.py [--workdir DIR] [--no-record]
+
+Trains `python training.py with config.json` from scratch (synthetic data generated into the work
+folder, nothing reused), then times the exported SavedModel through PredictionModel at batch 1
+and 32 on the evaluation lines, and appends the figures to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import append_section  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def train(workdir: Path) -> tuple[dict, float, list[str]]:
+    overrides = [
+        f"output_model_dir={workdir / 'output'}",
+        f"csv_files_train=['{workdir / 'data' / 'train.csv'}']",
+        f"csv_files_eval=['{workdir / 'data' / 'eval.csv'}']",
+        "restore_model=False",
+    ]
+    command = [sys.executable, "training.py", "with", "config.json", *overrides]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True)
+    seconds = time.perf_counter() - started
+    result = json.loads((workdir / "output" / "results.json").read_text())
+    return result, seconds, command
+
+
+def inference_speed(export_dir: str, csv_file: Path) -> dict[str, float]:
+    from tf_crnn.io.csv_rows import read_csv_rows
+    from tf_crnn.loader import PredictionModel
+
+    rows, _ = read_csv_rows(csv_file)
+    paths = [row.path for row in rows]
+    model = PredictionModel(export_dir)
+    figures = {}
+    for batch in (1, 32):
+        model.predict(paths[: batch * 2], batch_size=batch)  # warm-up (tracing)
+        subset = paths[:64] if batch == 1 else paths
+        started = time.perf_counter()
+        model.predict(subset, batch_size=batch)
+        figures[f"batch {batch}"] = len(subset) / (time.perf_counter() - started)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", help="folder for data and output (default: a new temporary folder)")
+    parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tf_crnn_bench_"))
+    result, seconds, _ = train(workdir)
+    speed = inference_speed(result["best_export"], workdir / "data" / "eval.csv")
+    config = json.loads((REPO / "config.json").read_text())
+    body = "\n".join(
+        [
+            "| figure | value |",
+            "| --- | --- |",
+            f"| wall time of `python training.py with config.json` (data generation included) | {seconds / 60:.1f} min |",
+            f"| epochs / training lines / evaluation lines | {result['epochs']} / {result['train_lines']} / "
+            f"{result['eval_lines']} |",
+            f"| CER on the generated evaluation lines (final model) | {result['cer']:.2%} |",
+            f"| WER | {result['wer']:.2%} |",
+            f"| line accuracy | {result['line_accuracy']:.2%} |",
+            f"| SavedModel inference, batch 1 (PredictionModel, files) | {speed['batch 1']:.0f} lines/s |",
+            f"| SavedModel inference, batch 32 | {speed['batch 32']:.0f} lines/s |",
+            "",
+            f"Default config: input_shape {config['input_shape']}, {config['n_epochs']} epochs, "
+            f"batch {config['train_batch_size']}, {config['synthetic_data']['n_train']} generated training lines.",
+        ]
+    )
+    print(body)
+    if not args.no_record:
+        append_section("Default experiment (make train)", "python bench/default_experiment.py", body)
+
+
+if __name__ == "__main__":
+    main()

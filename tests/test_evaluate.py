@@ -1,0 +1,32 @@
+import json
+
+import pandas as pd
+
+from tf_crnn.evaluate import evaluate_csv, main
+from tf_crnn.loader import PredictionModel
+from tf_crnn.metrics import compute_metrics
+
+
+def test_figures_match_predictions_over_the_whole_file(random_export, tiny_dataset):
+    export_dir = random_export[3]
+    figures, table = evaluate_csv(str(tiny_dataset["eval"]), str(export_dir), batch_size=5, progress=False)
+    assert figures["lines"] == 12 == len(table)
+    predictions = PredictionModel(export_dir).predict(table["path"].tolist())
+    assert table["prediction"].tolist() == predictions.texts
+    assert figures == compute_metrics(table["reference"].tolist(), predictions.texts)
+
+
+def test_command_line_json_and_per_line_output(random_export, tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "lines.csv"
+    argv = ["--csv", str(tiny_dataset["eval"]), "--model-dir", str(random_export[3]), "--json", "--output", str(out)]
+    assert main(argv) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures) == {"cer", "wer", "line_accuracy", "lines"}
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table.columns) == ["path", "reference", "prediction", "confidence", "edit_distance"]
+    assert table["edit_distance"].is_monotonic_decreasing
+
+
+def test_command_line_errors_are_one_line(tmp_path, capsys):
+    assert main(["--csv", str(tmp_path / "nope.csv"), "--model-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip().count("\n") == 0
