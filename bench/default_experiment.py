@@ -69,7 +69,7 @@ def main() -> None:
         [
             "| figure | value |",
             "| --- | --- |",
-            f"| wall time of `python training.py with config.json` (data generation included) | {seconds / 60:.1f} min |",
+            f"| wall time of `training.py with config.json`, data generation included | {seconds / 60:.1f} min |",
             f"| epochs / training lines / evaluation lines | {result['epochs']} / {result['train_lines']} / "
             f"{result['eval_lines']} |",
             f"| CER on the generated evaluation lines (final model) | {result['cer']:.2%} |",
