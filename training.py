@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -50,7 +51,7 @@ def record_in_output_dir(config, command_name, logger):
     return {}
 
 
-@ex.automain
+@ex.main
 def training(_config, _run):
     fields = {f.name for f in dataclasses.fields(Params)}
     params = Params.from_dict({k: v for k, v in _config.items() if k in fields})
@@ -58,3 +59,15 @@ def training(_config, _run):
         return train(params, _run)
     except TfCrnnError as error:
         fail(error)
+
+
+def main() -> None:
+    """Run from the command line; Ctrl-C or SIGTERM (after the checkpoint is saved) exits without a traceback."""
+    try:
+        ex.run_commandline()
+    except KeyboardInterrupt as interrupt:
+        raise SystemExit(128 + getattr(interrupt, "signal", signal.SIGINT)) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_crnn.decoding import beam_search_decode, codes_to_text, greedy_decode
+from tf_crnn.decoding import beam_search_decode, codes_to_text, frames_to_pixels, greedy_decode
 
 
 def logits_for(paths, n_classes=4, peak=0.9):
@@ -41,6 +41,25 @@ def test_empty_transcription_confidence_is_geometric_mean_of_blank_probabilities
     assert result.codes.to_list() == [[]]
     expected = np.sqrt(probs[0, 0, 0] * probs[0, 1, 0])
     np.testing.assert_allclose(result.confidences.numpy(), [expected], rtol=1e-5)
+
+
+def test_character_frames_span_the_time_steps_that_emitted_them():
+    logits = logits_for([[0, 1, 1, 0, 2, 0, 2, 2], [3, 3, 3, 0, 0, 0, 0, 0]])
+    result = greedy_decode(logits, tf.constant([8, 4]))
+    assert result.codes.to_list() == [[1, 2, 2], [3]]
+    assert result.first_frames.to_list() == [[1, 4, 6], [0]]
+    assert result.last_frames.to_list() == [[2, 4, 7], [2]]
+
+
+def test_frames_map_back_through_resizing_and_padding():
+    first = tf.ragged.constant([[0, 3], [1]], dtype=tf.int32)
+    last = tf.ragged.constant([[1, 4], [1]], dtype=tf.int32)
+    # line 0: 300 px resized to 18 (scale 50/3), padded to 20; its last frame [16, 20) is clipped to 18
+    # line 1: 40 px resized to 80 (scale 0.5)
+    start, end = frames_to_pixels(first, last, 4, tf.constant([18, 80]), tf.constant([300, 40]))
+    np.testing.assert_allclose(start.flat_values.numpy(), [0.0, 12 * 300 / 18, 4 * 0.5], rtol=1e-6)
+    np.testing.assert_allclose(end.flat_values.numpy(), [8 * 300 / 18, 300.0, 8 * 0.5], rtol=1e-6)
+    assert end.row_lengths().numpy().tolist() == [2, 1]
 
 
 def test_codes_to_text_with_multicharacter_units():

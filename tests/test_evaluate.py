@@ -30,3 +30,12 @@ def test_command_line_json_and_per_line_output(random_export, tiny_dataset, tmp_
 def test_command_line_errors_are_one_line(tmp_path, capsys):
     assert main(["--csv", str(tmp_path / "nope.csv"), "--model-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_lexicon_decoding_is_evaluated_on_request(random_export, tiny_dataset, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("bad cafe face fade bead deaf dab add bee\n")
+    export_dir = str(random_export[3])
+    _, table = evaluate_csv(str(tiny_dataset["eval"]), export_dir, lexicon=str(words), progress=False)
+    expected = PredictionModel(export_dir, lexicon=str(words)).predict(table["path"].tolist())
+    assert table["prediction"].tolist() == expected.texts

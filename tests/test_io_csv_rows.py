@@ -87,3 +87,19 @@ def test_write_then_read_round_trip(tmp_path):
     read, problems = read_csv_rows(csv)
     assert not problems
     assert [(r.path, r.units) for r in read] == [(str(p), tuple(u)) for p, u in rows]
+
+
+def test_only_line_feeds_end_lines(tmp_path):
+    csv = write(tmp_path / "d.csv", "a.png;|a|\u2028|\x0c|\r\nb.png;|\x85|\n")
+    rows, problems = read_csv_rows(csv)
+    assert not problems
+    assert [(r.line, r.units) for r in rows] == [(1, ("a", "\u2028", "\x0c")), (2, ("\x85",))]
+
+
+def test_problems_and_encoding_errors_are_numbered_by_line_breaks(tmp_path):
+    csv = write(tmp_path / "d.csv", "x\u2028y\rno_delimiter\r\nc.png;|c|\n")
+    rows, problems = read_csv_rows(csv)
+    assert [p.line for p in problems] == [1, 2] and rows[0].line == 3
+    csv.write_bytes(b"a.png;|a|\r\nb.png;|b|\rc.png;|\xe9|\n")
+    with pytest.raises(DataError, match=r"d\.csv:3: not valid UTF-8"):
+        read_csv_rows(csv)

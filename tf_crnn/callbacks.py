@@ -19,8 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from tf_crnn.config import Params
+from tf_crnn.errors import ConfigError, StorageError, TrainingError
 from tf_crnn.evaluation import EvaluationResult, Evaluator
 from tf_crnn.preprocessing import PreparedData
+from tf_crnn.safe_io import atomic_write_text, save_checkpoint
 
 LOGGER = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ CHECKPOINTS_FOLDER = "checkpoints"
 BEST_FOLDER = "best"
 PREDICTIONS_FOLDER = "predictions"
 METRIC_KEYS = ("cer", "wer", "line_accuracy")
+#: What reading a damaged checkpoint raises (TensorFlow turns some C++ errors into IndexError/RuntimeError).
+CHECKPOINT_READ_ERRORS = (tf.errors.OpError, IndexError, RuntimeError)
 
 
 def current_learning_rate(model: keras.Model) -> float:
@@ -86,6 +90,33 @@ class EvaluationCallback(keras.callbacks.Callback):
                 result.loss,
             )
         logs.update(self.last_logs)
+
+
+class BadBatchGuard(keras.callbacks.Callback):
+    """Stops training when ``max_bad_batches`` batches in a row had a non-finite loss or gradient.
+
+    The training model skips such batches (see ``model.SkipNonFiniteModel``); a long run of them
+    means the model or the data is broken, and going on would only burn time.
+    """
+
+    def __init__(self, max_bad_batches: int) -> None:
+        super().__init__()
+        self.max_bad_batches = max_bad_batches
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        consecutive = int(self.model.consecutive_bad_batches.numpy())
+        if consecutive >= self.max_bad_batches:
+            raise TrainingError(
+                f"{consecutive} batches in a row had a non-finite (NaN or infinite) CTC loss or gradient and were "
+                f"skipped (max_bad_batches={self.max_bad_batches}); the weights were not updated by them. "
+                "Check the lines logged above, lower learning_rate or set gradient_clipnorm (e.g. 5), "
+                "then resume with restore_model=true"
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        total = int(self.model.bad_batches.numpy())
+        if total:
+            LOGGER.warning("epoch %d: %d batches skipped so far for a non-finite loss or gradient", epoch + 1, total)
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -149,20 +180,20 @@ class CustomSavingCallback(keras.callbacks.Callback):
         cer = logs.get("val_cer")
         if evaluated and cer is not None and cer < float(self.state.best_cer.numpy()):
             self.state.best_cer.assign(cer)
-            path = self.state.best_manager.save(checkpoint_number=epoch + 1)
-            LOGGER.info("epoch %d: new best eval CER %.4f, saved %s", epoch + 1, cer, path)
+            save_checkpoint(self.state.best_manager, epoch + 1)
+            LOGGER.info("epoch %d: new best eval CER %.4f", epoch + 1, cer)
             if self.export_best is not None:
                 metrics = {k: float(logs[f"val_{k}"]) for k in METRIC_KEYS if f"val_{k}" in logs}
                 self.export_best({"epoch": epoch + 1, "metrics": metrics, "reason": "best evaluation CER"})
         if not self.save_best_only and (epoch + 1) % self.saving_freq == 0:
-            self.state.manager.save(checkpoint_number=epoch + 1)
+            save_checkpoint(self.state.manager, epoch + 1)
         self._write_state(logs)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if not self.save_best_only:
             epoch = int(self.state.epoch.numpy())
             if self.state.manager.latest_checkpoint != str(self.output_dir / CHECKPOINTS_FOLDER / f"ckpt-{epoch}"):
-                self.state.manager.save(checkpoint_number=epoch)
+                save_checkpoint(self.state.manager, epoch)
 
     def _write_state(self, logs: dict[str, Any]) -> None:
         state = {
@@ -171,10 +202,7 @@ class CustomSavingCallback(keras.callbacks.Callback):
             "learning_rate": current_learning_rate(self.model),
             "last_logs": {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.floating))},
         }
-        path = self.output_dir / "training_state.json"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(self.output_dir / "training_state.json", json.dumps(state, indent=2) + "\n")
 
 
 class CustomLoaderCallback(keras.callbacks.Callback):
@@ -191,18 +219,33 @@ class CustomLoaderCallback(keras.callbacks.Callback):
         self.restored_from: str | None = None
 
     def restore(self) -> int:
-        latest = self.state.manager.latest_checkpoint
-        if latest is None:
+        """Restore the newest readable checkpoint; a damaged one is reported and the previous one tried."""
+        candidates = list(reversed(self.state.manager.checkpoints))
+        if not candidates:
             LOGGER.info("no checkpoint in %s: starting from scratch", self.loading_dir)
             return 0
         optimizer = self.model.optimizer if self.model is not None else None
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
-        self.state.checkpoint.read(latest).assert_existing_objects_matched()
-        self.restored_from = latest
-        epoch = int(self.state.epoch.numpy())
-        LOGGER.info("restored %s: continuing after epoch %d", latest, epoch)
-        return epoch
+        for path in candidates:
+            try:
+                self.state.checkpoint.read(path).assert_existing_objects_matched()
+            except CHECKPOINT_READ_ERRORS as error:
+                LOGGER.warning("checkpoint %s is unreadable (%s); trying the previous one", path, error)
+                continue
+            except (AssertionError, ValueError) as error:
+                raise ConfigError(
+                    f"checkpoint {path} does not match this model ({error}); use the architecture it was trained "
+                    "with, or another output_model_dir"
+                ) from None
+            self.restored_from = path
+            epoch = int(self.state.epoch.numpy())
+            LOGGER.info("restored %s: continuing after epoch %d", path, epoch)
+            return epoch
+        raise StorageError(
+            f"no readable checkpoint in {self.loading_dir / CHECKPOINTS_FOLDER} (tried {', '.join(candidates)}); "
+            "delete the folder to start over"
+        )
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.restored_from is None and self.state.has_checkpoint:
@@ -227,6 +270,5 @@ class CustomPredictionSaverCallback(keras.callbacks.Callback):
 
 
 def write_predictions(path: Path, result: EvaluationResult, delimiter: str = ";") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = (f"{p}{delimiter}{t}\n" for p, t in zip(result.paths, result.predictions))
-    path.write_text("".join(lines), encoding="utf-8")
+    atomic_write_text(path, "".join(lines))

@@ -110,6 +110,8 @@ class Params:
     reduce_lr_patience: int = 0
     reduce_lr_factor: float = 0.5
     min_learning_rate: float = 1e-5
+    gradient_clipnorm: float = 0.0
+    max_bad_batches: int = 20
     seed: int = 0
     tensorboard: bool = True
     n_shown_predictions: int = 5
@@ -278,7 +280,7 @@ class Params:
             setattr(self, name, positive_int(name, getattr(self, name)))
         for name in ("train_batch_size", "eval_batch_size", "evaluate_every_epoch", "save_interval"):
             setattr(self, name, positive_int(name, getattr(self, name)))
-        for name in ("keep_max_models",):
+        for name in ("keep_max_models", "max_bad_batches"):
             setattr(self, name, positive_int(name, getattr(self, name)))
         for name in ("early_stopping_patience", "reduce_lr_patience", "n_shown_predictions"):
             setattr(self, name, positive_int(name, getattr(self, name), allow_zero=True))
@@ -291,6 +293,7 @@ class Params:
             "learning_rate",
             "reduce_lr_factor",
             "min_learning_rate",
+            "gradient_clipnorm",
         ):
             setattr(self, name, number(name, getattr(self, name)))
         for name in ("data_augmentation", "restore_model", "tensorboard", "bucket_by_width"):
@@ -330,6 +333,8 @@ class Params:
             raise ConfigError(f"rnn_dropout must be in [0, 1), got {self.rnn_dropout}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.gradient_clipnorm < math.inf:
+            raise ConfigError(f"gradient_clipnorm must be >= 0 (0 = no clipping), got {self.gradient_clipnorm}")
         if not 0.0 < self.reduce_lr_factor < 1.0:
             raise ConfigError(f"reduce_lr_factor must be in (0, 1), got {self.reduce_lr_factor}")
         if self.data_augmentation_max_rotation < 0 or self.data_augmentation_max_slant < 0:
@@ -377,6 +382,18 @@ def import_params_from_json(
         json_filename = Path(model_directory) / PARAMS_FILENAME
     with open(json_filename, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+class _DuplicateKey(Exception):
+    """A JSON object names the same key twice (json keeps only the last one, silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    counts = Counter(key for key, _ in pairs)
+    duplicated = [key for key, n in counts.items() if n > 1]
+    if duplicated:
+        raise _DuplicateKey(duplicated[0])
+    return dict(pairs)
 
 
 class Alphabet:
@@ -481,11 +498,13 @@ class Alphabet:
         for filename in json_filenames:
             try:
                 with open(filename, encoding="utf-8") as handle:
-                    lookup = json.load(handle)
+                    lookup = json.load(handle, object_pairs_hook=_unique_keys)
             except FileNotFoundError:
                 raise AlphabetError(f"{filename}: alphabet lookup file not found") from None
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise AlphabetError(f"{filename}: not a JSON {{unit: code}} object ({error})") from None
+            except _DuplicateKey as error:
+                raise AlphabetError(f"{filename}: unit {error.args[0]!r} is listed more than once") from None
             if not isinstance(lookup, dict):
                 raise AlphabetError(f"{filename}: expected a JSON object {{unit: code}}")
             cls._check_lookup(lookup, str(filename))

@@ -17,12 +17,36 @@ IMAGES = "images"
 WIDTHS = "widths"
 LABELS = "labels"
 LABEL_LENGTH = "label_length"
+PATHS = "path"
+
+
+def _decode_as_float(image_bytes: tf.Tensor, channels: int) -> tf.Tensor:
+    image = tf.io.decode_image(image_bytes, channels=channels, expand_animations=False)
+    return tf.image.convert_image_dtype(image, tf.float32)
+
+
+def _is_cmyk_jpeg(image_bytes: tf.Tensor) -> tf.Tensor:
+    return tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.io.extract_jpeg_shape(image_bytes)[2] == 4,
+        lambda: tf.constant(False),
+    )
 
 
 def decode_image(image_bytes: tf.Tensor, channels: int) -> tf.Tensor:
-    """Encoded PNG/JPEG/BMP/GIF bytes -> float32 [H, W, channels] in [0, 1], ink high."""
-    image = tf.io.decode_image(image_bytes, channels=channels, expand_animations=False)
-    image = tf.image.convert_image_dtype(image, tf.float32)
+    """Encoded PNG/JPEG/BMP/GIF bytes (8 or 16 bits, palette, alpha, CMYK) -> float32 [H, W, channels]
+    in [0, 1], ink high.
+
+    libjpeg cannot turn CMYK into grayscale directly, so CMYK JPEGs go through RGB.
+    """
+    if channels == 1:
+        image = tf.cond(
+            _is_cmyk_jpeg(image_bytes),
+            lambda: tf.image.rgb_to_grayscale(_decode_as_float(image_bytes, 3)),
+            lambda: _decode_as_float(image_bytes, 1),
+        )
+    else:
+        image = _decode_as_float(image_bytes, channels)
     image.set_shape([None, None, channels])
     return 1.0 - image
 
@@ -75,6 +99,7 @@ def dataset_generator(
     shuffle: bool = True,
     seed: int = 0,
     bucket_by_width: bool = False,
+    include_paths: bool = False,
 ) -> tf.data.Dataset:
     """Batched dataset of ``{images, widths[, labels, label_length]}`` dicts.
 
@@ -83,6 +108,7 @@ def dataset_generator(
     reads only real time steps. ``bucket_by_width`` batches lines of similar widths together
     (training), so little compute is spent on padding; batches then keep the order of arrival in
     each bucket, which is why evaluation (which must keep row order) does not use it.
+    ``include_paths`` adds each line's image path (``path``), so a skipped batch can name its lines.
     """
     channels = params.input_channels
     elements = {"path": tf.constant(list(data.paths), dtype=tf.string)}
@@ -111,6 +137,8 @@ def dataset_generator(
         if use_labels:
             features[LABELS] = element["codes"]
             features[LABEL_LENGTH] = tf.shape(element["codes"])[0]
+        if include_paths:
+            features[PATHS] = element["path"]
         return features
 
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
@@ -121,6 +149,8 @@ def dataset_generator(
     padded_shapes = {IMAGES: [params.input_shape[0], None, channels], WIDTHS: []}
     if use_labels:
         padded_shapes.update({LABELS: [None], LABEL_LENGTH: []})
+    if include_paths:
+        padded_shapes[PATHS] = []
     if bucket_by_width:
         boundaries = width_bucket_boundaries(params)
         dataset = dataset.bucket_by_sequence_length(

@@ -8,6 +8,12 @@ and removes blanks. Confidences:
 * a line's confidence is the product of its characters' probabilities (the chance that every
   character is right); for an empty transcription it is the geometric mean of the blank
   probabilities over the line's time steps.
+
+A character's position is the span of the time steps that emitted it: time step ``t`` covers the
+columns ``[t * r, (t + 1) * r)`` of the resized line (``r`` = width reduction), mapped back to the
+original image by the resizing factor (padding lies beyond the line's width and is never reported).
+CTC emits a character on one or a few time steps, usually inside its glyph: this locates the
+character, it is not its bounding box.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ class GreedyResult:
     codes: tf.RaggedTensor  # [B, (chars)] int32
     char_probs: tf.RaggedTensor  # [B, (chars)] float32
     confidences: tf.Tensor  # [B] float32
+    first_frames: tf.RaggedTensor  # [B, (chars)] int32: first time step of each character
+    last_frames: tf.RaggedTensor  # [B, (chars)] int32: last time step of each character
 
 
 def greedy_decode(logits: tf.Tensor, lengths: tf.Tensor) -> GreedyResult:
@@ -40,10 +48,16 @@ def greedy_decode(logits: tf.Tensor, lengths: tf.Tensor) -> GreedyResult:
     segment = tf.where(flat_in_char, char_ids, -tf.ones_like(char_ids))
     n_chars = tf.reduce_sum(tf.cast(flat_starts, tf.int32))
     flat_char_probs = tf.math.unsorted_segment_max(tf.reshape(best_prob, [-1]), segment, n_chars)
+    flat_frames = tf.reshape(tf.broadcast_to(tf.range(tf.shape(best)[1])[None, :], tf.shape(best)), [-1])
+    flat_first = tf.math.unsorted_segment_min(flat_frames, segment, n_chars)
+    flat_last = tf.math.unsorted_segment_max(flat_frames, segment, n_chars)
     flat_codes = tf.boolean_mask(tf.reshape(best, [-1]), flat_starts)
     row_lengths = tf.reduce_sum(tf.cast(starts, tf.int32), axis=1)
-    codes = tf.RaggedTensor.from_row_lengths(flat_codes, row_lengths)
-    char_probs = tf.RaggedTensor.from_row_lengths(flat_char_probs, row_lengths)
+
+    def ragged(values: tf.Tensor) -> tf.RaggedTensor:
+        return tf.RaggedTensor.from_row_lengths(values, row_lengths)
+
+    codes, char_probs = ragged(flat_codes), ragged(flat_char_probs)
 
     log_char = tf.reduce_sum(tf.math.log(tf.maximum(char_probs, 1e-30)), axis=1)
     valid_f = tf.cast(valid, tf.float32)
@@ -51,7 +65,28 @@ def greedy_decode(logits: tf.Tensor, lengths: tf.Tensor) -> GreedyResult:
         tf.reduce_sum(valid_f, axis=1), 1.0
     )
     confidences = tf.exp(tf.where(row_lengths > 0, log_char, mean_log_frame))
-    return GreedyResult(codes, char_probs, confidences)
+    return GreedyResult(codes, char_probs, confidences, ragged(flat_first), ragged(flat_last))
+
+
+def frames_to_pixels(
+    first_frames: tf.RaggedTensor,
+    last_frames: tf.RaggedTensor,
+    width_reduction: int,
+    resized_widths: tf.Tensor,
+    original_widths: tf.Tensor,
+) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+    """Characters' time-step spans -> their [start, end) columns in the original images (float32).
+
+    ``resized_widths`` are the lines' widths after resizing (before padding), ``original_widths``
+    their widths as given; the end of the last time step is clipped to the line's width.
+    """
+    scale = tf.cast(original_widths, tf.float32) / tf.cast(tf.maximum(resized_widths, 1), tf.float32)
+    rows = first_frames.value_rowids()
+    char_scale = tf.gather(scale, rows)
+    char_width = tf.gather(tf.cast(resized_widths, tf.int32), rows)
+    start = tf.cast(first_frames.flat_values * width_reduction, tf.float32) * char_scale
+    end = tf.cast(tf.minimum((last_frames.flat_values + 1) * width_reduction, char_width), tf.float32) * char_scale
+    return first_frames.with_flat_values(start), first_frames.with_flat_values(end)
 
 
 def beam_search_decode(

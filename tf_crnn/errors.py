@@ -15,3 +15,11 @@ class AlphabetError(TfCrnnError, ValueError):
 
 class DataError(TfCrnnError, ValueError):
     """Input rows or images cannot be used; the message names file, line and reason."""
+
+
+class TrainingError(TfCrnnError, RuntimeError):
+    """Training cannot go on (e.g. too many batches in a row with a non-finite loss)."""
+
+
+class StorageError(TfCrnnError, OSError):
+    """A checkpoint, export or report could not be written (e.g. the disk is full)."""

@@ -29,11 +29,15 @@ def evaluate_csv(
     csv_delimiter: str = ";",
     split_delimiter: str = "|",
     progress: bool = True,
+    lexicon: str | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Figures over the whole file, and a table of every line (path, reference, prediction, ...)."""
+    """Figures over the whole file, and a table of every line (path, reference, prediction, ...).
+
+    ``lexicon`` (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
+    """
     rows, problems = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
     raise_for_problems(problems, f"unreadable rows in {csv_file}")
-    model = PredictionModel(model_dir, batch_size=batch_size)
+    model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
     metrics = TextMetrics()
     records = []
     with tqdm(total=len(rows), desc="evaluating", unit="line", disable=not progress) as bar:
@@ -69,11 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-delimiter", default="|")
     parser.add_argument("--output", help="write one row per line (path, reference, prediction, ...) to this CSV")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--lexicon", help="words file: evaluate lexicon-constrained decoding")
     args = parser.parse_args(argv)
     try:
         figures, table = evaluate_csv(
-            args.csv, args.model_dir, args.batch_size, args.csv_delimiter, args.split_delimiter, not args.json
-        )
+            args.csv, args.model_dir, args.batch_size, args.csv_delimiter, args.split_delimiter, not args.json,
+            args.lexicon,
+        )  # fmt: skip
     except (TfCrnnError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -3,13 +3,25 @@
 Signatures (``saved_model_cli show --all --dir DIR`` lists them):
 
 * ``serving_default``: ``images`` (batch of encoded PNG/JPEG/BMP/GIF bytes, what TF Serving
-  receives over REST/gRPC) -> ``texts``, ``confidences``;
-* ``predict_files``: ``paths`` (batch of image file paths) -> the same outputs.
+  receives over REST/gRPC) -> transcriptions (see below);
+* ``predict_files``: ``paths`` (batch of image file paths) -> the same;
+* ``predict_images``: ``images`` (uint8 [B, H, W, C] decoded images, dark ink on light paper,
+  padded to the batch's largest), ``heights`` and ``widths`` (int32 [B]: each image's true size)
+  -> the same;
+* ``preprocess``: ``images`` (encoded bytes) -> ``images`` (float32 [B, height, W, C], inverted,
+  resized and padded, as the network takes them), ``widths`` (resized widths) and
+  ``original_widths``;
+* ``network``: ``images``, ``widths`` (what ``preprocess`` returns) -> ``logits`` [B, T, classes],
+  class 0 being the CTC blank; what the ONNX and TFLite conversions contain.
 
-With ``num_beam_paths > 1`` both also return ``beam_texts`` and ``beam_log_probs`` [B, N] from a CTC
-beam search of width ``beam_width``. Each export folder also holds ``params.json``,
-``alphabet.json`` and ``export_info.json`` (epoch, evaluation figures, date). Exports are written
-aside and renamed into place, so a crash never leaves a half-written model.
+Transcription outputs: ``texts``, ``confidences`` (see :mod:`tf_crnn.decoding`), and per character
+``chars`` (the units), ``char_probs``, ``char_x_start`` and ``char_x_end`` (its columns in the
+original image), all [B, N] padded with "" or 0 beyond ``char_counts``. With ``num_beam_paths > 1``
+also ``beam_texts`` and ``beam_log_probs`` [B, N] from a CTC beam search of width ``beam_width``.
+
+Each export folder also holds ``params.json``, ``alphabet.json`` and the model card
+(``export_info.json`` and its readable ``MODEL_CARD.md``). Exports are written aside and renamed
+into place, so a crash never leaves a half-written model.
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +39,60 @@ import tensorflow as tf
 
 from tf_crnn import __version__
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-from tf_crnn.data_handler import IMAGES, WIDTHS, images_from_bytes, time_steps
-from tf_crnn.decoding import beam_search_decode, codes_to_text, greedy_decode
+from tf_crnn.data_handler import IMAGES, WIDTHS, decode_image, preprocess_image, time_steps
+from tf_crnn.decoding import beam_search_decode, codes_to_text, frames_to_pixels, greedy_decode
+from tf_crnn.model_card import write_model_card
 
 EXPORT_INFO_FILENAME = "export_info.json"
 EXPORTS_FOLDER = "export"
+SIGNATURES = ("serving_default", "predict_files", "predict_images", "preprocess", "network")
 
 
-def _transcribe(model: keras.Model, params: Params, code_to_unit: tf.Tensor, image_bytes: tf.Tensor) -> dict:
-    images, widths = images_from_bytes(image_bytes, params)
-    logits = model({IMAGES: images, WIDTHS: widths}, training=False)
+def preprocess_batch(
+    load: Callable[[tf.Tensor], tf.Tensor], elements: tf.Tensor, params: Params
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``load`` maps each element to a float image (ink high) -> (padded batch, widths, original widths)."""
+    height = params.input_shape[0]
+
+    def one(element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        image = load(element)
+        resized, width = preprocess_image(image, params)
+        return tf.transpose(resized, [1, 0, 2]), width, tf.shape(image)[1]
+
+    spec = tf.RaggedTensorSpec(shape=[None, height, params.input_channels], dtype=tf.float32, ragged_rank=0)
+    columns, widths, original = tf.map_fn(one, elements, fn_output_signature=(spec, tf.int32, tf.int32))
+    return tf.transpose(columns.to_tensor(default_value=0.0), [0, 2, 1, 3]), widths, original
+
+
+def decode_logits(
+    logits: tf.Tensor,
+    widths: tf.Tensor,
+    original_widths: tf.Tensor,
+    params: Params,
+    code_to_unit: tf.Tensor,
+    num_beam_paths: int = 0,
+    beam_width: int = 10,
+) -> dict[str, tf.Tensor]:
+    """Logits -> the transcription outputs of the signatures (also used by PredictionModel's options).
+
+    ``num_beam_paths`` >= 1 adds the top beam-search transcriptions; 0 decodes greedily only.
+    """
     lengths = time_steps(widths, params.width_reduction)
     decoded = greedy_decode(logits, lengths)
-    outputs = {"texts": codes_to_text(decoded.codes, code_to_unit), "confidences": decoded.confidences}
-    if params.num_beam_paths > 1:
-        paths, scores = beam_search_decode(logits, lengths, params.beam_width, params.num_beam_paths)
+    x_start, x_end = frames_to_pixels(
+        decoded.first_frames, decoded.last_frames, params.width_reduction, widths, original_widths
+    )
+    outputs = {
+        "texts": codes_to_text(decoded.codes, code_to_unit),
+        "confidences": decoded.confidences,
+        "char_counts": decoded.codes.row_lengths(),
+        "chars": tf.gather(code_to_unit, decoded.codes).to_tensor(default_value=""),
+        "char_probs": decoded.char_probs.to_tensor(default_value=0.0),
+        "char_x_start": x_start.to_tensor(default_value=0.0),
+        "char_x_end": x_end.to_tensor(default_value=0.0),
+    }
+    if num_beam_paths > 0:
+        paths, scores = beam_search_decode(logits, lengths, beam_width, num_beam_paths)
         outputs["beam_texts"] = tf.stack([codes_to_text(p, code_to_unit) for p in paths], axis=1)
         outputs["beam_log_probs"] = scores
     return outputs
@@ -53,23 +105,56 @@ def export_saved_model(
     export_dir: str | os.PathLike,
     info: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a SavedModel of the inference ``model`` to ``export_dir`` (atomically)."""
+    """Write a SavedModel of the inference ``model`` to ``export_dir`` (atomically), with its model card."""
     export_dir = Path(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = export_dir.with_name(f".{export_dir.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     code_to_unit = tf.constant(alphabet.code_to_unit)
+    height, channels = params.input_shape[0], params.input_channels
+
+    def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
+        return decode_image(encoded, channels)
+
+    def transcribe(images: tf.Tensor, widths: tf.Tensor, original_widths: tf.Tensor) -> dict[str, tf.Tensor]:
+        logits = model({IMAGES: images, WIDTHS: widths}, training=False)
+        beams = params.num_beam_paths if params.num_beam_paths > 1 else 0
+        return decode_logits(logits, widths, original_widths, params, code_to_unit, beams, params.beam_width)
 
     def from_bytes(images):
-        return _transcribe(model, params, code_to_unit, images)
+        return transcribe(*preprocess_batch(from_encoded, images, params))
 
     def from_files(paths):
-        return _transcribe(model, params, code_to_unit, tf.map_fn(tf.io.read_file, paths))
+        return transcribe(*preprocess_batch(lambda path: from_encoded(tf.io.read_file(path)), paths, params))
 
+    def from_arrays(images, heights, widths):
+        def crop(index: tf.Tensor) -> tf.Tensor:
+            image = images[index, : heights[index], : widths[index], :]
+            return 1.0 - tf.image.convert_image_dtype(image, tf.float32)
+
+        return transcribe(*preprocess_batch(crop, tf.range(tf.shape(images)[0]), params))
+
+    def preprocess(images):
+        batch, widths, original_widths = preprocess_batch(from_encoded, images, params)
+        return {"images": batch, "widths": widths, "original_widths": original_widths}
+
+    def network(images, widths):
+        return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
+
+    sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", from_bytes, [tf.TensorSpec([None], tf.string, name="images")])
     archive.add_endpoint("predict_files", from_files, [tf.TensorSpec([None], tf.string, name="paths")])
+    archive.add_endpoint(
+        "predict_images", from_arrays, [tf.TensorSpec([None, None, None, channels], tf.uint8, name="images"), *sizes]
+    )
+    archive.add_endpoint("preprocess", preprocess, [tf.TensorSpec([None], tf.string, name="images")])
+    archive.add_endpoint(
+        "network",
+        network,
+        [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]],
+    )
     archive.write_out(str(tmp), verbose=False)
 
     params.to_json_file(tmp / PARAMS_FILENAME)
@@ -78,13 +163,20 @@ def export_saved_model(
         "tf_crnn_version": __version__,
         "tensorflow_version": tf.__version__,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "input_height": params.input_shape[0],
-        "input_channels": params.input_channels,
+        "input_height": height,
+        "max_width": params.input_shape[1],
+        "input_channels": channels,
+        "width_reduction": params.width_reduction,
         "blank_symbol": alphabet.blank_symbol,
-        "signatures": ["serving_default", "predict_files"],
+        "alphabet": alphabet.alphabet_units,
+        "signatures": list(SIGNATURES),
+        "decoding": {"num_beam_paths": params.num_beam_paths, "beam_width": params.beam_width},
+        "datasets": {"train": list(params.csv_files_train), "eval": list(params.csv_files_eval)},
+        "training_config": params.to_dict(),
         **(info or {}),
     }
     (tmp / EXPORT_INFO_FILENAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_model_card(tmp, card)
     if export_dir.exists():
         old = export_dir.with_name(f".{export_dir.name}.old")
         shutil.rmtree(old, ignore_errors=True)

@@ -2,19 +2,28 @@
 
 Two functional models share the same layers: the inference model maps ``(images, widths)`` to
 logits; the training model adds the labels and outputs each sample's CTC loss, computed on the
-sample's true number of time steps only (padding is never read as text).
+sample's true number of time steps only (padding is never read as text). The training model's
+step skips (and counts) batches whose loss or gradients are not finite, so one NaN never reaches
+the weights.
 """
 
 from __future__ import annotations
 
+import logging
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
 from tf_crnn.config import Params
-from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, time_steps
+from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, PATHS, WIDTHS, time_steps
+
+LOGGER = logging.getLogger(__name__)
 
 LOGITS = "logits"
+BAD_BATCHES = "bad_batches"
+MAX_LOGGED_PATHS = 10
 
 
 @keras.saving.register_keras_serializable(package="tf_crnn")
@@ -128,7 +137,8 @@ class CTCLoss(layers.Layer):
 
     A sample whose label cannot be aligned (fewer time steps than units plus adjacent repeats)
     contributes 0 instead of a huge, meaningless loss; preprocessing already drops such rows, so
-    this only guards against augmentation or batching edge cases.
+    this only guards against augmentation or batching edge cases. Any other non-finite loss is
+    kept, so the training step sees it and skips the batch.
     """
 
     def __init__(self, width_reduction: int, **kwargs) -> None:
@@ -150,8 +160,7 @@ class CTCLoss(layers.Layer):
         positions = ops.arange(1, ops.shape(labels)[1], dtype="int32")
         repeated = ops.logical_and(labels[:, 1:] == labels[:, :-1], positions[None, :] < label_length[:, None])
         needed = label_length + ops.sum(ops.cast(repeated, "int32"), axis=1)
-        feasible = ops.logical_and(steps >= needed, ops.isfinite(loss))
-        return ops.where(feasible, loss, ops.zeros_like(loss))
+        return ops.where(steps >= needed, loss, ops.zeros_like(loss))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "width_reduction": self.width_reduction}
@@ -202,28 +211,85 @@ def get_model_inference(parameters: Params, n_classes: int, weights_path: str | 
     return model
 
 
+class SkipNonFiniteModel(keras.Model):
+    """Functional training model whose step applies a batch only when its loss and gradients are finite.
+
+    A skipped batch changes nothing: no weight, optimizer or BatchNormalization statistic moves.
+    ``bad_batches`` counts skipped batches since the start of training, ``consecutive_bad_batches``
+    the current run of them (reset by a good batch); the paths of a skipped batch's lines are
+    logged when the dataset carries them (``path`` feature).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.bad_batches = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_batches")
+        self.consecutive_bad_batches = tf.Variable(0, dtype=tf.int64, trainable=False, name="consecutive_bad_batches")
+        self.good_loss = keras.metrics.Mean(name="loss")
+
+    def train_step(self, data):
+        features = dict(data[0])
+        paths = features.pop(PATHS, None)
+        state = self.non_trainable_variables
+        before = [tf.identity(v.value) for v in state]
+        with tf.GradientTape() as tape:
+            losses = self(features, training=True)
+            loss = ops.mean(losses)
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients if g is not None])
+        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(losses)))
+
+        def apply() -> None:
+            self.optimizer.apply(gradients, self.trainable_variables)
+            self.good_loss.update_state(loss)
+            self.consecutive_bad_batches.assign(0)
+
+        def skip() -> None:
+            for variable, value in zip(state, before):
+                variable.assign(value)
+            self.bad_batches.assign_add(1)
+            self.consecutive_bad_batches.assign_add(1)
+            if paths is not None:
+                tf.py_function(_log_bad_batch, [paths, losses], [])
+
+        tf.cond(finite, apply, skip)
+        return {"loss": self.good_loss.result(), BAD_BATCHES: tf.cast(self.bad_batches, tf.float32)}
+
+
+def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor) -> None:
+    """Name the lines of a skipped batch, those with a non-finite loss first."""
+    names = [p.decode("utf-8", "replace") for p in paths.numpy()]
+    bad = [n for n, value in zip(names, losses.numpy()) if not np.isfinite(value)]
+    shown = (bad or names)[:MAX_LOGGED_PATHS]
+    what = "lines with a non-finite loss" if bad else "non-finite gradients; lines of the batch"
+    LOGGER.warning("skipped a batch (%s): %s", what, ", ".join(shown))
+
+
 def get_model_train(parameters: Params, inference_model: keras.Model) -> keras.Model:
     """Model ``{images, widths, labels, label_length} -> per-sample CTC loss``, compiled.
 
-    It shares every layer with ``inference_model``, so training one trains the other.
+    It shares every layer with ``inference_model``, so training one trains the other. Its step
+    skips non-finite batches (see :class:`SkipNonFiniteModel`).
     """
     images, widths = _inputs(parameters)
     labels = keras.Input((None,), dtype="int32", name=LABELS)
     label_length = keras.Input((), dtype="int32", name=LABEL_LENGTH)
     logits = inference_model({IMAGES: images, WIDTHS: widths})
     loss = CTCLoss(parameters.width_reduction, name="ctc_loss")(labels, logits, label_length, widths)
-    model = keras.Model(
+    model = SkipNonFiniteModel(
         {IMAGES: images, WIDTHS: widths, LABELS: labels, LABEL_LENGTH: label_length}, loss, name="crnn_train"
     )
-    model.compile(optimizer=make_optimizer(parameters), loss=identity_loss)
+    model.compile(optimizer=make_optimizer(parameters), loss=identity_loss, jit_compile=False)
     return model
 
 
 def make_optimizer(parameters: Params) -> keras.optimizers.Optimizer:
-    """The optimizer named in the config: adam, rms (RMSprop) or ada (Adadelta)."""
-    learning_rate = parameters.learning_rate
+    """The optimizer named in the config (adam, rms = RMSprop, ada = Adadelta), clipping gradients if asked."""
+    kwargs = {"learning_rate": parameters.learning_rate}
+    if parameters.gradient_clipnorm > 0:
+        kwargs["clipnorm"] = parameters.gradient_clipnorm
     if parameters.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(**kwargs)
     if parameters.optimizer == "rms":
-        return keras.optimizers.RMSprop(learning_rate)
-    return keras.optimizers.Adadelta(learning_rate)
+        return keras.optimizers.RMSprop(**kwargs)
+    return keras.optimizers.Adadelta(**kwargs)

@@ -5,6 +5,12 @@ alphabet lacks is reported with file, line and reason (an error, or dropped and 
 user set ``on_invalid_rows: drop``). Rows that CTC cannot learn from (label longer than
 ``max_chars_per_string``, or fewer time steps than label units plus adjacent repeats) are always
 dropped, counted in the log and listed in ``<output_model_dir>/preprocessed/``.
+
+Images are fully decoded once here (Pillow, about 0.1 ms per line), so a truncated or
+corrupt file is reported before training rather than crashing it hours later. Labels made only
+of spaces are invalid rows (an empty line image, or a lost transcription). Rows repeating an
+image of an earlier row are kept (repeating lines is a way to oversample them) and counted in a
+warning, separately for the same label and for another label (one of the two may be wrong).
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import struct
+import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
@@ -24,6 +33,7 @@ from tf_crnn.errors import DataError
 from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems, read_csv_rows, write_csv_rows
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Formats tf.io.decode_image reads; others (e.g. TIFF) are reported before training.
 DECODABLE_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF"}
@@ -62,19 +72,66 @@ def available_time_steps(width: int, height: int, params: Params) -> int:
     return math.ceil(resized_width(width, height, params) / params.width_reduction)
 
 
+#: What Pillow raises for truncated, corrupt or oversized files (it has no single error type).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
+
+
 def image_size(path: str) -> tuple[int, int]:
-    """(width, height) from the image header; raises ValueError with the reason."""
+    """(width, height) of a fully decodable image; raises ValueError with the reason.
+
+    ``verify`` checks the file's structure (PNG chunk checksums), ``load`` decodes every pixel,
+    which catches truncated and corrupt PNG/JPEG files that a header read would let through.
+    """
     if not os.path.exists(path):
         raise ValueError(f"image not found: {path}")
     if os.path.getsize(path) == 0:
         raise ValueError(f"image file is empty: {path}")
+    image_format = _checked(path, _image_format)
+    if image_format not in DECODABLE_FORMATS:
+        raise ValueError(f"{image_format} images cannot be decoded in the pipeline, convert to PNG: {path}")
+    return _checked(path, _decoded_size)
+
+
+def _image_format(path: str) -> str:
+    with Image.open(path) as image:
+        return image.format
+
+
+def _decoded_size(path: str) -> tuple[int, int]:
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        image.load()
+        return image.size
+
+
+def _checked(path: str, read: Callable[[str], T]) -> T:
+    """Run a Pillow reader, turning its many error types into one ValueError naming the reason."""
     try:
-        with Image.open(path) as image:
-            if image.format not in DECODABLE_FORMATS:
-                raise ValueError(f"{image.format} images cannot be decoded in the pipeline, convert to PNG: {path}")
-            return image.size
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"unreadable image ({error.__class__.__name__}): {path}") from None
+        return read(path)
+    except UnidentifiedImageError:
+        raise ValueError(f"unreadable image (not a known image format): {path}") from None
+    except DECODE_ERRORS as error:
+        raise ValueError(f"unreadable image, corrupt or truncated ({error}): {path}") from None
+
+
+def _duplicate_notes(row: LabelledRow, earlier: LabelledRow) -> list[str]:
+    if earlier is row:
+        return []
+    if earlier.units == row.units:
+        return ["duplicate rows (same image and label as an earlier row; kept)"]
+    LOGGER.info("%s: same image as %s with another label", row.where, earlier.where)
+    return ["rows whose image an earlier row gives another label (kept; check them)"]
+
+
+def _shape_notes(width: int, height: int, params: Params) -> list[str]:
+    """Odd but usable shapes, worth a warning: they train, though perhaps not as the user meant."""
+    notes = []
+    if height > width:
+        notes.append("images taller than wide (rotated or not a text line?; kept)")
+    if round(width * params.input_shape[0] / height) > params.input_shape[1]:
+        notes.append("lines wider than input_shape allows after resizing: squeezed horizontally (kept)")
+    return notes
 
 
 def prepare_rows(
@@ -89,7 +146,13 @@ def prepare_rows(
     prepared = PreparedData()
     dropped_rows: list[tuple[LabelledRow, str]] = []
     unknown_counts: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
+    first_seen: dict[str, LabelledRow] = {}
     for row in rows:
+        notes.update(_duplicate_notes(row, first_seen.setdefault(row.path, row)))
+        if not "".join(row.units).strip():
+            invalid.append(RowProblem(row.source, row.line, "label holds only spaces"))
+            continue
         unknown = alphabet.unknown_units(row.units)
         if unknown:
             unknown_counts.update(unknown)
@@ -112,6 +175,7 @@ def prepare_rows(
             dropped_rows.append((row, f"{steps} time steps < {needed} needed (units + repeats)"))
             prepared.dropped["too few CTC time steps for the label"] += 1
             continue
+        notes.update(_shape_notes(width, height, params))
         prepared.rows.append(row)
         prepared.codes.append(codes)
         prepared.widths.append(resized_width(width, height, params))
@@ -134,6 +198,8 @@ def prepare_rows(
     LOGGER.info("%s: %d of %d rows kept", name, len(prepared), total)
     for reason, count in prepared.dropped.items():
         LOGGER.warning("%s: %d rows dropped: %s", name, count, reason)
+    for note, count in notes.items():
+        LOGGER.warning("%s: %d %s", name, count, note)
     if not prepared.rows:
         raise DataError(f"no usable rows left in the {name} data (see the warnings above)")
     return prepared

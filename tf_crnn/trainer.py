@@ -5,11 +5,15 @@ It is a plain function so it runs the same from sacred, from tests and from othe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ import tensorflow as tf
 
 from tf_crnn.callbacks import (
     CHECKPOINTS_FOLDER,
+    BadBatchGuard,
     CustomLoaderCallback,
     CustomPredictionSaverCallback,
     CustomSavingCallback,
@@ -31,12 +36,13 @@ from tf_crnn.callbacks import (
 )
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
 from tf_crnn.data_handler import LABELS, dataset_generator
-from tf_crnn.errors import ConfigError, DataError
+from tf_crnn.errors import ConfigError, DataError, StorageError, TfCrnnError
 from tf_crnn.evaluation import Evaluator
 from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
 from tf_crnn.preprocessing import data_preprocessing
+from tf_crnn.safe_io import save_checkpoint, storage_error
 from tf_crnn.synth.render import generate_dataset
 
 LOGGER = logging.getLogger(__name__)
@@ -68,18 +74,46 @@ def ensure_data(params: Params) -> None:
 
 
 def check_output_dir(params: Params, alphabet: Alphabet) -> None:
-    """Refuse to mix experiments: resuming needs the same architecture and alphabet."""
+    """Refuse to mix experiments in one output folder.
+
+    A folder holding checkpoints or exports belongs to a run: a new run (``restore_model=false``)
+    may not write into it, and resuming needs the saved params.json and alphabet.json to say the
+    architecture and alphabet are the same.
+    """
     output = Path(params.output_model_dir)
-    saved_params_file = output / PARAMS_FILENAME
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"output_model_dir {output} is a file, not a folder")
     has_checkpoints = (output / CHECKPOINTS_FOLDER / "checkpoint").is_file()
-    if has_checkpoints and not params.restore_model:
+    exports = output / EXPORTS_FOLDER
+    has_exports = exports.is_dir() and any(p.name[0] != "." for p in exports.iterdir())
+    if (has_checkpoints or has_exports) and not params.restore_model:
+        what = "checkpoints" if has_checkpoints else "exported models"
         raise ConfigError(
-            f"{output} already holds checkpoints of a training run; set restore_model=true to continue it, "
+            f"{output} already holds {what} of a training run; set restore_model=true to continue it, "
             "or choose another output_model_dir"
         )
-    if not (params.restore_model and has_checkpoints and saved_params_file.is_file()):
+    if not (has_checkpoints or has_exports):
         return
-    saved = Params.from_dict(json.loads(saved_params_file.read_text(encoding="utf-8")))
+    _check_same_architecture(output, params)
+    _check_same_alphabet(output, params, alphabet)
+
+
+def _saved(output: Path, name: str, load: Any) -> Any:
+    """Read a file a run saved in its output folder; its absence or damage is a user-facing error."""
+    path = output / name
+    if not path.is_file():
+        raise ConfigError(
+            f"cannot restore {output}: it holds a training run but no {name}, so it cannot be checked that the "
+            "run belongs to this experiment; use another output_model_dir"
+        )
+    try:
+        return load(path)
+    except (TfCrnnError, ValueError, OSError) as error:
+        raise ConfigError(f"cannot restore {output}: its {name} is unreadable ({error})") from None
+
+
+def _check_same_architecture(output: Path, params: Params) -> None:
+    saved = _saved(output, PARAMS_FILENAME, lambda path: Params.from_dict(json.loads(path.read_text("utf-8"))))
     differences = [
         f"{name}: saved {saved.architecture[name]!r}, now {value!r}"
         for name, value in params.architecture.items()
@@ -90,7 +124,10 @@ def check_output_dir(params: Params, alphabet: Alphabet) -> None:
             f"cannot restore {output}: the architecture changed ({'; '.join(differences)}); "
             "use the saved values or another output_model_dir"
         )
-    saved_alphabet = Alphabet(output / ALPHABET_FILENAME, params.blank_symbol)
+
+
+def _check_same_alphabet(output: Path, params: Params, alphabet: Alphabet) -> None:
+    saved_alphabet = _saved(output, ALPHABET_FILENAME, lambda path: Alphabet(path, params.blank_symbol))
     if saved_alphabet != alphabet:
         added = sorted(set(alphabet.alphabet_units) - set(saved_alphabet.alphabet_units))
         removed = sorted(set(saved_alphabet.alphabet_units) - set(alphabet.alphabet_units))
@@ -113,6 +150,7 @@ def _training_dataset(data, params: Params) -> tuple[tf.data.Dataset, int]:
         shuffle=True,
         seed=params.seed,
         bucket_by_width=params.bucket_by_width,
+        include_paths=True,
     )
     dataset = dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
     return dataset, math.ceil(len(data) / params.train_batch_size)
@@ -147,9 +185,13 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
 
     def export(info: dict[str, Any]) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
+        try:
+            return export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
+        except (OSError, tf.errors.OpError) as error:
+            raise storage_error(error, f"the SavedModel export {output / EXPORTS_FOLDER / stamp}", None) from error
 
-    callbacks: list[keras.callbacks.Callback] = [evaluation, LearningRateLogger()]
+    guard = BadBatchGuard(params.max_bad_batches)
+    callbacks: list[keras.callbacks.Callback] = [guard, evaluation, LearningRateLogger()]
     if params.reduce_lr_patience:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -173,19 +215,28 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
     try:
         if initial_epoch < params.n_epochs:
             dataset, steps_per_epoch = _training_dataset(train_data, params)
-            train_model.fit(
-                dataset,
-                steps_per_epoch=steps_per_epoch,
-                epochs=params.n_epochs,
-                initial_epoch=initial_epoch,
-                callbacks=callbacks,
-                verbose=1 if sys.stdout.isatty() else 2,
-                shuffle=False,
-            )
+            with sigterm_as_interrupt():
+                train_model.fit(
+                    dataset,
+                    steps_per_epoch=steps_per_epoch,
+                    epochs=params.n_epochs,
+                    initial_epoch=initial_epoch,
+                    callbacks=callbacks,
+                    verbose=1 if sys.stdout.isatty() else 2,
+                    shuffle=False,
+                )
     except KeyboardInterrupt:
-        path = state.manager.save(checkpoint_number=int(state.epoch.numpy()))
-        LOGGER.warning("interrupted: saved %s; rerun with restore_model=true to continue", path)
+        save_on_interrupt(state)
         raise
+    except tf.errors.OpError as error:
+        reason = input_failure(error)
+        if reason is None:
+            raise
+        saved = save_progress(state)
+        raise DataError(
+            f"a training image could not be read during training ({reason}); was it changed or deleted after "
+            f"the checks? {saved}; fix the data and resume with restore_model=true"
+        ) from None
     train_seconds = time.perf_counter() - started
 
     final = evaluator.evaluate(eval_data)
@@ -213,6 +264,70 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
             run.log_scalar(f"final_{key}", result[key])
     (output / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training was stopped by a signal (SIGINT or SIGTERM); ``signal`` is its number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signal = signum
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (``kill``, schedulers, ``docker stop``) like Ctrl-C: save a checkpoint, then exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM while saving must not abandon the save."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def save_progress(state: TrainingState) -> str:
+    """Save where training stands (the epoch counter says which epochs are complete); say what was kept."""
+    epoch = int(state.epoch.numpy())
+    try:
+        with signals_ignored():
+            path = save_checkpoint(state.manager, epoch)
+    except StorageError as error:
+        return str(error)
+    if path is None:
+        return f"ckpt-{epoch} exists and is not overwritten, so the steps since it are lost"
+    return f"saved {path}"
+
+
+def save_on_interrupt(state: TrainingState) -> None:
+    LOGGER.warning("interrupted: %s; rerun with restore_model=true to continue", save_progress(state))
+
+
+def input_failure(error: tf.errors.OpError) -> str | None:
+    """The reason, if ``error`` comes from reading or decoding an input image in the tf.data pipeline."""
+    for line in (error.message or "").splitlines():
+        if "Error in user-defined function passed to" in line and "Iterator::" in line:
+            return line.rsplit(": ", 1)[-1].strip()
+    return None
 
 
 def _figures(metrics: dict[str, float]) -> dict[str, float]:

@@ -8,6 +8,7 @@ Relative image paths resolve against the folder of the CSV file, so a data set c
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from tf_crnn.errors import DataError
 
 MAX_REPORTED_PROBLEMS = 20
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -50,22 +53,22 @@ class RowProblem:
 def parse_label(label: str, split_delimiter: str = "|") -> tuple[str, ...]:
     """Split a framed label ``|a|b| |c|`` into its units ``('a', 'b', ' ', 'c')``.
 
-    Raises ValueError with the reason when the label is not framed or holds an empty unit.
+    Raises DataError (a ValueError) with the reason when the label is not framed or holds an empty unit.
     """
     if not label:
-        raise ValueError("empty label")
+        raise DataError("empty label")
     if len(label) < 2 or not (label.startswith(split_delimiter) and label.endswith(split_delimiter)):
-        raise ValueError(
+        raise DataError(
             f"label {label!r} is not framed by {split_delimiter!r} "
             f"(expected e.g. {split_delimiter}a{split_delimiter}b{split_delimiter})"
         )
     inner = label[len(split_delimiter) : -len(split_delimiter)]
     if not inner:
-        raise ValueError("empty label")
+        raise DataError("empty label")
     units = tuple(inner.split(split_delimiter))
     empty = [i for i, unit in enumerate(units) if unit == ""]
     if empty:
-        raise ValueError(f"empty unit at position {empty[0] + 1} of label {label!r}")
+        raise DataError(f"empty unit at position {empty[0] + 1} of label {label!r}")
     return units
 
 
@@ -74,20 +77,22 @@ def format_label(units: Iterable[str], split_delimiter: str = "|") -> str:
     units = list(units)
     for unit in units:
         if not unit or split_delimiter in unit:
-            raise ValueError(f"unit {unit!r} cannot be written between {split_delimiter!r}")
+            raise DataError(f"unit {unit!r} cannot be written between {split_delimiter!r}")
     return split_delimiter + split_delimiter.join(units) + split_delimiter
 
 
 def _decoded_lines(csv_file: Path) -> list[str]:
+    """Lines split on LF, CRLF and CR only, so line numbers match editors' and a label may hold
+    characters that ``str.splitlines`` also treats as line breaks (U+2028, form feed, ...)."""
     raw = csv_file.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
+        line = len(LINE_BREAK_BYTES.split(raw[: error.start]))
         raise DataError(
             f"{csv_file}:{line}: not valid UTF-8 (byte {raw[error.start]:#x}); save the file as UTF-8"
         ) from None
-    return text.splitlines()
+    return LINE_BREAK.split(text)
 
 
 def read_csv_rows(
@@ -118,7 +123,7 @@ def read_csv_rows(
             continue
         try:
             units = parse_label(label, split_delimiter)
-        except ValueError as error:
+        except DataError as error:
             problems.append(RowProblem(source, number, str(error)))
             continue
         resolved = os.path.normpath(os.path.join(base, os.path.expanduser(path.strip())))

@@ -1,0 +1,79 @@
+"""Writes that a crash, a kill or a full disk cannot leave half done.
+
+Files are written aside and renamed into place (a rename within one file system is atomic), so a
+reader sees the old version or the new one, never a mix (SavedModel exports do the same, see
+``export.export_saved_model``). Checkpoints are
+written by ``tf.train.CheckpointManager``, which writes the data files first and then replaces its
+``checkpoint`` state file atomically: the previous checkpoint stays the latest until the new one is
+complete. Writing over an existing checkpoint is not atomic (TensorFlow renames the new data file
+over the old one, then rewrites the index in place), so :func:`save_checkpoint` never does it.
+Failures to write become :class:`StorageError` saying what was being written and whether
+the disk is full.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from tf_crnn.errors import StorageError
+
+LOGGER = logging.getLogger(__name__)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for 'no space left' (ENOSPC) and 'quota exceeded' from Python or TensorFlow."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def storage_error(error: BaseException, what: str, kept: str | None) -> StorageError:
+    """A StorageError that says what failed, whether the disk is full and what is still intact."""
+    reason = "the disk is full (no space left on device)" if is_disk_full(error) else str(error)
+    tail = f"; the previous checkpoint {kept} is intact" if kept else ""
+    hint = "; free some space and resume with restore_model=true" if is_disk_full(error) else ""
+    return StorageError(f"could not write {what}: {reason}{tail}{hint}")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise storage_error(error, str(target), None) from error
+
+
+def checkpoint_exists(manager: tf.train.CheckpointManager, number: int) -> bool:
+    """Whether ``ckpt-<number>`` is one of the manager's kept checkpoints (files left by an
+    interrupted save are not: nothing refers to them, so writing over them is safe)."""
+    return os.path.join(manager.directory, f"ckpt-{number}") in manager.checkpoints
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, number: int) -> str | None:
+    """``manager.save`` as ``ckpt-<number>``, unless that is a kept checkpoint (then None: writing
+    over it is not atomic).
+
+    Failures (a full disk above all) raise StorageError naming the checkpoint that is kept.
+    """
+    if checkpoint_exists(manager, number):
+        LOGGER.info("%s/ckpt-%d exists and is not overwritten", manager.directory, number)
+        return None
+    previous = manager.latest_checkpoint
+    try:
+        return manager.save(checkpoint_number=number)
+    except (OSError, tf.errors.OpError) as error:
+        raise storage_error(error, f"checkpoint {number} in {manager.directory}", previous) from error
