@@ -68,8 +68,12 @@ def test_wrong_values_name_field_value_and_what_is_allowed(field, value, message
 def test_synthetic_data_validation():
     assert not SyntheticData().enabled
     assert Params.from_dict({"synthetic_data": {"n_train": 10, "n_eval": 2}}).synthetic_data.enabled
-    with pytest.raises(ConfigError, match="synthetic_data"):
+    with pytest.raises(ConfigError, match=r"'synthetic_data.n_trains' \(did you mean 'synthetic_data.n_train'\?\)"):
         Params.from_dict({"synthetic_data": {"n_trains": 10}})
+    with pytest.raises(ConfigError, match="synthetic_data must be an object"):
+        Params(synthetic_data=[10])
+    params = Params(synthetic_data={"n_train": 5, "n_eval": 1})
+    assert Params.from_dict(params.to_dict()) == params
 
 
 def test_invalid_json_config(tmp_path):

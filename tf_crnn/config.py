@@ -120,6 +120,7 @@ class Params:
     restore_model: bool = False
 
     def __post_init__(self) -> None:
+        self._build_sections()
         self._coerce_and_check_types()
         self._check_values()
         self._check_architecture()
@@ -129,22 +130,7 @@ class Params:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Params:
         """Build Params from a plain dict (JSON, sacred config); unknown keys are errors."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = [key for key in values if key not in known]
-        if unknown:
-            hints = []
-            for key in unknown:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            raise ConfigError(f"unknown configuration field(s): {', '.join(hints)}")
-        kwargs = dict(values)
-        synthetic = kwargs.get("synthetic_data")
-        if isinstance(synthetic, Mapping):
-            try:
-                kwargs["synthetic_data"] = SyntheticData(**synthetic)
-            except TypeError as error:
-                raise ConfigError(f"synthetic_data: {error}") from None
-        return cls(**kwargs)
+        return _build_dataclass(cls, values)
 
     @classmethod
     def from_json_file(cls, json_file: str | os.PathLike) -> Params:
@@ -211,6 +197,24 @@ class Params:
         return {name: full[name] for name in names}
 
     # -- validation -----------------------------------------------------------------------------
+
+    def _build_sections(self) -> None:
+        """Turn the JSON objects of nested sections (``synthetic_data``, ...) into their dataclasses.
+
+        A section is a field whose default is a dataclass; its keys are checked like Params' own.
+        """
+        for section in dataclasses.fields(self):
+            if section.default_factory is dataclasses.MISSING:
+                continue
+            default = section.default_factory()
+            if not dataclasses.is_dataclass(default):
+                continue
+            value = getattr(self, section.name)
+            if isinstance(value, Mapping):
+                value = _build_dataclass(type(default), value, f"{section.name}.")
+                setattr(self, section.name, value)
+            if not isinstance(value, type(default)):
+                raise ConfigError(f"{section.name} must be an object, got {value!r}")
 
     def _coerce_and_check_types(self) -> None:
         def positive_int(name: str, value: Any, allow_zero: bool = False) -> int:
@@ -309,8 +313,6 @@ class Params:
             "on_invalid_rows",
         ):
             setattr(self, name, text(name, getattr(self, name)))
-        if not isinstance(self.synthetic_data, SyntheticData):
-            raise ConfigError(f"synthetic_data must be an object, got {self.synthetic_data!r}")
 
     def _check_values(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -370,6 +372,19 @@ class Params:
                 f"{self.max_chars_per_string}; increase input_shape[1] to at least "
                 f"{self.max_chars_per_string * self.width_reduction} or lower max_chars_per_string"
             )
+
+
+def _build_dataclass(kind: type, values: Mapping[str, Any], prefix: str = "") -> Any:
+    """``kind(**values)``, with unknown keys named (and the closest known key suggested)."""
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = [key for key in values if key not in known]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hints.append(f"'{prefix}{key}'" + (f" (did you mean '{prefix}{close[0]}'?)" if close else ""))
+        raise ConfigError(f"unknown configuration field(s): {', '.join(hints)}")
+    return kind(**values)
 
 
 def import_params_from_json(

@@ -89,42 +89,61 @@ def time_steps(widths: tf.Tensor, width_reduction: int) -> tf.Tensor:
     return (widths + width_reduction - 1) // width_reduction
 
 
-def dataset_generator(
-    data: PreparedData,
+IMAGE = "image"
+CODES = "codes"
+
+
+def decoded_lines(
+    data: PreparedData, params: Params, use_labels: bool = True, shuffle: bool = True, seed: int = 0
+) -> tf.data.Dataset:
+    """The line source of a set of checked rows: ``{path, image[, codes]}`` elements.
+
+    ``image`` is decoded (float32 [H, W, C], ink high) at its original size. Shuffling draws a new
+    order every pass, reproducibly from ``seed``. Other sources (TFRecord shards, lines rendered on
+    the fly) yield the same elements and go through :func:`lines_to_batches` the same way.
+    """
+    elements = {PATHS: tf.constant(list(data.paths), dtype=tf.string)}
+    if use_labels:
+        elements[CODES] = tf.ragged.constant([list(c) for c in data.codes], dtype=tf.int32, ragged_rank=1)
+    dataset = tf.data.Dataset.from_tensor_slices(elements)
+    if shuffle:
+        dataset = dataset.shuffle(len(data.paths), seed=seed, reshuffle_each_iteration=True)
+    channels = params.input_channels
+
+    def load(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return {**element, IMAGE: decode_image(tf.io.read_file(element[PATHS]), channels)}
+
+    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def lines_to_batches(
+    lines: tf.data.Dataset,
     params: Params,
     use_labels: bool = True,
     batch_size: int = 64,
     data_augmentation: bool = False,
     num_epochs: int | None = 1,
-    shuffle: bool = True,
     seed: int = 0,
     bucket_by_width: bool = False,
     include_paths: bool = False,
 ) -> tf.data.Dataset:
-    """Batched dataset of ``{images, widths[, labels, label_length]}`` dicts.
+    """Augment (if asked), resize, pad and batch the elements of a line source.
 
-    Shuffling and augmentation draw new values every epoch, reproducibly from ``seed``. Each batch
-    is padded to its own widest line; ``widths`` keeps every line's true width so the CTC loss
-    reads only real time steps. ``bucket_by_width`` batches lines of similar widths together
-    (training), so little compute is spent on padding; batches then keep the order of arrival in
-    each bucket, which is why evaluation (which must keep row order) does not use it.
-    ``include_paths`` adds each line's image path (``path``), so a skipped batch can name its lines.
+    Augmentation draws new values every pass, reproducibly from ``seed``. Each batch is padded to
+    its own widest line; ``widths`` keeps every line's true width so the CTC loss reads only real
+    time steps. ``bucket_by_width`` batches lines of similar widths together (training), so little
+    compute is spent on padding; batches then keep the order of arrival in each bucket, which is
+    why evaluation (which must keep row order) does not use it. ``include_paths`` adds each line's
+    image path (``path``), so a skipped batch can name its lines.
     """
-    channels = params.input_channels
-    elements = {"path": tf.constant(list(data.paths), dtype=tf.string)}
-    if use_labels:
-        elements["codes"] = tf.ragged.constant([list(c) for c in data.codes], dtype=tf.int32, ragged_rank=1)
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
-    if shuffle:
-        dataset = dataset.shuffle(len(data.paths), seed=seed, reshuffle_each_iteration=True)
     if data_augmentation:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds)
+        lines = tf.data.Dataset.zip(lines, seeds)
     else:
-        dataset = dataset.map(lambda element: (element, tf.zeros([2], tf.int64)))
+        lines = lines.map(lambda element: (element, tf.zeros([2], tf.int64)))
 
-    def load(element: dict[str, tf.Tensor], augment_seed: tf.Tensor) -> dict[str, tf.Tensor]:
-        image = decode_image(tf.io.read_file(element["path"]), channels)
+    def prepare(element: dict[str, tf.Tensor], augment_seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        image = element[IMAGE]
         if data_augmentation:
             image = augment_data(
                 image,
@@ -135,17 +154,18 @@ def dataset_generator(
         image, width = preprocess_image(image, params)
         features = {IMAGES: image, WIDTHS: width}
         if use_labels:
-            features[LABELS] = element["codes"]
-            features[LABEL_LENGTH] = tf.shape(element["codes"])[0]
+            features[LABELS] = element[CODES]
+            features[LABEL_LENGTH] = tf.shape(element[CODES])[0]
         if include_paths:
-            features[PATHS] = element["path"]
+            features[PATHS] = element[PATHS]
         return features
 
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = lines.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     if num_epochs is None:
         dataset = dataset.repeat()
     elif num_epochs > 1:
         dataset = dataset.repeat(num_epochs)
+    channels = params.input_channels
     padded_shapes = {IMAGES: [params.input_shape[0], None, channels], WIDTHS: []}
     if use_labels:
         padded_shapes.update({LABELS: [None], LABEL_LENGTH: []})
@@ -162,6 +182,36 @@ def dataset_generator(
     else:
         dataset = dataset.padded_batch(batch_size, padded_shapes=padded_shapes)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def dataset_generator(
+    data: PreparedData,
+    params: Params,
+    use_labels: bool = True,
+    batch_size: int = 64,
+    data_augmentation: bool = False,
+    num_epochs: int | None = 1,
+    shuffle: bool = True,
+    seed: int = 0,
+    bucket_by_width: bool = False,
+    include_paths: bool = False,
+) -> tf.data.Dataset:
+    """Batched dataset of ``{images, widths[, labels, label_length]}`` dicts from checked rows.
+
+    :func:`decoded_lines` followed by :func:`lines_to_batches` (see both for the options).
+    """
+    lines = decoded_lines(data, params, use_labels=use_labels, shuffle=shuffle, seed=seed)
+    return lines_to_batches(
+        lines,
+        params,
+        use_labels=use_labels,
+        batch_size=batch_size,
+        data_augmentation=data_augmentation,
+        num_epochs=num_epochs,
+        seed=seed,
+        bucket_by_width=bucket_by_width,
+        include_paths=include_paths,
+    )
 
 
 def width_bucket_boundaries(params: Params, n_buckets: int = 8) -> list[int]:
