@@ -151,6 +151,7 @@ def _training_dataset(data, params: Params) -> tuple[tf.data.Dataset, int]:
         seed=params.seed,
         bucket_by_width=params.bucket_by_width,
         include_paths=True,
+        pad_to_bucket_boundary=params.jit_compile,  # XLA compiles once per shape: keep the shapes few
     )
     dataset = dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
     return dataset, math.ceil(len(data) / params.train_batch_size)
