@@ -210,11 +210,13 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 "val_cer", factor=params.reduce_lr_factor, patience=params.reduce_lr_patience,
-                min_lr=params.min_learning_rate, verbose=1,
+                min_lr=params.min_learning_rate, mode="min", verbose=1,
             )
         )  # fmt: skip
     if params.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, verbose=1))
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, mode="min", verbose=1)
+        )
     saver = CustomSavingCallback(output, params.save_interval, state, export_best=export, evaluation=evaluation)
     callbacks += [saver, CustomPredictionSaverCallback(output, params, evaluation)]
     if params.tensorboard:
