@@ -69,6 +69,8 @@ def test_the_trainer_trains_on_lines_rendered_on_the_fly(tmp_path):
         lookup_alphabet_file=str(alphabet_file),
         csv_files_eval=[str(eval_csv)],
         synthetic_data={"n_train": 16, "n_eval": 6, "seed": 3, "max_words": 2, "max_chars": 10, "on_the_fly": True},
+        reduce_lr_patience=1,  # the plateau and early-stopping callbacks watch val_cer (lower is better)
+        early_stopping_patience=1,
     )
     result = train(params)
     assert result["train_lines"] == 16 and result["eval_lines"] == 6 and result["epochs"] == 1
