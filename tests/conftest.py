@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 from tf_crnn.config import Params  # noqa: E402
-from tf_crnn.synth.render import generate_dataset  # noqa: E402
+from tf_crnn.synth import generate_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

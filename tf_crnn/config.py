@@ -30,25 +30,61 @@ ALPHABET_FILENAME = "alphabet.json"
 
 @dataclass
 class SyntheticData:
-    """How to generate the training/evaluation CSVs when they are missing (the default experiment).
+    """Synthetic training lines (``tf_crnn.synth``): generated CSVs, or a stream rendered on the fly.
 
-    ``n_train = 0`` (the default) turns generation off: missing CSVs are then an error.
+    ``n_train = 0`` (the default) turns generation off: missing CSVs are then an error. With
+    ``on_the_fly``, training reads ``n_train`` fresh lines per epoch from the generator (no
+    training CSV); the evaluation lines are still written to ``csv_files_eval`` once.
     """
 
     n_train: int = 0
     n_eval: int = 0
     seed: int = 1
     max_words: int = 6
+    # -- issue 3: realistic generator ------------------------------------------------------------
+    max_chars: int = 40  # units per line, capped at max_chars_per_string
+    on_the_fly: bool = False
+    font_dir: str = ""  # a folder of extra .ttf/.otf fonts (half of the lines use them)
+    builtin_fonts: bool = True  # DejaVu, STIX, Computer Modern, Pillow's and OpenCV's fonts
+    font_sizes: list[int] = field(default_factory=lambda: [20, 48])  # [smallest, largest] in pixels
+    binarize: float = 0.5  # share of lines binarised like many archive scans
+    rare_share: float = 0.3  # share of lines with units drawn uniformly from the alphabet
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_eval", "max_words"):
+        for name in ("n_train", "n_eval", "max_words", "max_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"synthetic_data.{name} must be a non-negative integer, got {value!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"synthetic_data.seed must be an integer, got {self.seed!r}")
-        if self.enabled and (self.n_eval < 1 or self.max_words < 1):
-            raise ConfigError("synthetic_data: n_eval and max_words must be positive when n_train > 0")
+        for name in ("on_the_fly", "builtin_fonts"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"synthetic_data.{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.font_dir, str):
+            raise ConfigError(f"synthetic_data.font_dir must be a folder path (string), got {self.font_dir!r}")
+        for name in ("binarize", "rare_share"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"synthetic_data.{name} must be a share between 0 and 1, got {value!r}")
+            setattr(self, name, float(value))
+        sizes = self.font_sizes
+        if (
+            not isinstance(sizes, (list, tuple))
+            or len(sizes) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes)
+            or not 8 <= sizes[0] <= sizes[1] <= 200
+        ):
+            raise ConfigError(
+                f"synthetic_data.font_sizes must be [smallest, largest] pixel sizes with 8 <= smallest <= largest "
+                f"<= 200, got {sizes!r}"
+            )
+        self.font_sizes = list(sizes)
+        if self.enabled and (self.n_eval < 1 or self.max_words < 1 or self.max_chars < 1):
+            raise ConfigError("synthetic_data: n_eval, max_words and max_chars must be positive when n_train > 0")
+        if self.on_the_fly and not self.enabled:
+            raise ConfigError("synthetic_data.on_the_fly needs synthetic_data.n_train > 0 (lines per epoch)")
+        if not self.builtin_fonts and not self.font_dir:
+            raise ConfigError("synthetic_data.builtin_fonts is false but no synthetic_data.font_dir is given: no fonts")
 
     @property
     def enabled(self) -> bool:
@@ -343,6 +379,12 @@ class Params:
             raise ConfigError("data_augmentation_max_rotation and data_augmentation_max_slant must be >= 0")
         if self.num_beam_paths > self.beam_width:
             raise ConfigError(f"num_beam_paths ({self.num_beam_paths}) cannot exceed beam_width ({self.beam_width})")
+        # -- issue 3: synthetic lines on the fly
+        if self.synthetic_data.on_the_fly and self.csv_files_train:
+            raise ConfigError(
+                "synthetic_data.on_the_fly trains on generated lines only: csv_files_train must be empty, got "
+                f"{self.csv_files_train!r}"
+            )
 
     def _check_architecture(self) -> None:
         lengths = {

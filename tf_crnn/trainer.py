@@ -35,40 +35,47 @@ from tf_crnn.callbacks import (
     write_predictions,
 )
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-from tf_crnn.data_handler import LABELS, dataset_generator
+from tf_crnn.data_handler import LABELS, decoded_lines, lines_to_batches
 from tf_crnn.errors import ConfigError, DataError, StorageError, TfCrnnError
 from tf_crnn.evaluation import Evaluator
 from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
-from tf_crnn.preprocessing import data_preprocessing
+from tf_crnn.preprocessing import data_preprocessing, preprocess_csv
 from tf_crnn.safe_io import save_checkpoint, storage_error
-from tf_crnn.synth.render import generate_dataset
+from tf_crnn.synth import EVAL_SEED_OFFSET, generate_dataset
+from tf_crnn.synth.generator import generator_options
+from tf_crnn.synth.source import training_lines
 
 LOGGER = logging.getLogger(__name__)
 
 
 def ensure_data(params: Params) -> None:
-    """Generate the synthetic CSVs of the experiment if they are configured and missing."""
-    missing = [f for f in params.csv_files_train + params.csv_files_eval if not Path(f).is_file()]
+    """Generate the synthetic CSVs of the experiment if they are configured and missing.
+
+    With ``synthetic_data.on_the_fly`` only the evaluation CSV is written: training lines are
+    rendered during training (:func:`tf_crnn.synth.source.training_lines`).
+    """
+    synthetic = params.synthetic_data
+    wanted = params.csv_files_eval if synthetic.on_the_fly else params.csv_files_train + params.csv_files_eval
+    missing = [f for f in wanted if not Path(f).is_file()]
     if not missing:
         return
-    if not params.synthetic_data.enabled:
+    if not synthetic.enabled:
         raise DataError(f"CSV file(s) not found: {', '.join(missing)}")
-    if len(params.csv_files_train) != 1 or len(params.csv_files_eval) != 1:
+    if (len(params.csv_files_train) != 1 and not synthetic.on_the_fly) or len(params.csv_files_eval) != 1:
         raise ConfigError("synthetic_data needs exactly one csv_files_train and one csv_files_eval path")
     units = Alphabet(params.lookup_alphabet_file, params.blank_symbol).alphabet_units
-    synthetic = params.synthetic_data
-    max_chars = min(params.max_chars_per_string, 40)
-    for csv_file, n, seed in (
-        (params.csv_files_train[0], synthetic.n_train, synthetic.seed),
-        (params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + 1_000_003),
-    ):
+    splits = [(params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + EVAL_SEED_OFFSET)]
+    if not synthetic.on_the_fly:
+        splits.insert(0, (params.csv_files_train[0], synthetic.n_train, synthetic.seed))
+    options = generator_options(synthetic, params.max_chars_per_string)
+    for csv_file, n, seed in splits:
         if Path(csv_file).is_file():
             continue
         target = Path(csv_file)
         LOGGER.info("generating %d synthetic lines for %s", n, target)
-        written = generate_dataset(target.parent, n, units, seed, target.stem, synthetic.max_words, max_chars)
+        written = generate_dataset(target.parent, n, units, seed, target.stem, **options)
         if written != target:
             written.replace(target)
 
@@ -136,24 +143,27 @@ def _check_same_alphabet(output: Path, params: Params, alphabet: Alphabet) -> No
         )
 
 
-def _training_dataset(data, params: Params) -> tuple[tf.data.Dataset, int]:
-    """An endless stream of batches (reshuffled every pass) and the number of steps of one epoch.
+def _training_dataset(data, params: Params, alphabet: Alphabet, initial_epoch: int) -> tuple[tf.data.Dataset, int]:
+    """An endless stream of batches (reshuffled, or freshly rendered, every pass) and the steps of one epoch.
 
     Streaming across epoch boundaries keeps width buckets full, so no epoch ends on small batches.
     """
-    dataset = dataset_generator(
-        data,
+    if params.synthetic_data.on_the_fly:
+        lines, n_lines = training_lines(params, alphabet, initial_epoch)
+    else:
+        lines, n_lines = decoded_lines(data, params, shuffle=True, seed=params.seed), len(data)
+    dataset = lines_to_batches(
+        lines,
         params,
         batch_size=params.train_batch_size,
         data_augmentation=params.data_augmentation,
         num_epochs=None,
-        shuffle=True,
         seed=params.seed,
         bucket_by_width=params.bucket_by_width,
         include_paths=True,
     )
     dataset = dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
-    return dataset, math.ceil(len(data) / params.train_batch_size)
+    return dataset, math.ceil(n_lines / params.train_batch_size)
 
 
 def train(params: Params, run: Any = None) -> dict[str, Any]:
@@ -171,7 +181,11 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
     params.to_json_file(output / PARAMS_FILENAME)
     alphabet.to_json_file(output / ALPHABET_FILENAME)
 
-    train_data, eval_data = data_preprocessing(params, alphabet)
+    if params.synthetic_data.on_the_fly:  # training lines are rendered on the fly
+        train_data, eval_data = None, preprocess_csv(params.csv_files_eval, params, alphabet, "eval")
+    else:
+        train_data, eval_data = data_preprocessing(params, alphabet)
+    n_train = params.synthetic_data.n_train if train_data is None else len(train_data)
     inference_model = get_model_inference(params, alphabet.n_classes)
     train_model = get_model_train(params, inference_model)
     train_model.optimizer.build(train_model.trainable_variables)
@@ -196,11 +210,13 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 "val_cer", factor=params.reduce_lr_factor, patience=params.reduce_lr_patience,
-                min_lr=params.min_learning_rate, verbose=1,
+                min_lr=params.min_learning_rate, mode="min", verbose=1,
             )
         )  # fmt: skip
     if params.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, verbose=1))
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, mode="min", verbose=1)
+        )
     saver = CustomSavingCallback(output, params.save_interval, state, export_best=export, evaluation=evaluation)
     callbacks += [saver, CustomPredictionSaverCallback(output, params, evaluation)]
     if params.tensorboard:
@@ -210,11 +226,11 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
 
     LOGGER.info(
         "training on %d lines, evaluating on %d; %d parameters; epochs %d..%d",
-        len(train_data), len(eval_data), inference_model.count_params(), initial_epoch + 1, params.n_epochs,
+        n_train, len(eval_data), inference_model.count_params(), initial_epoch + 1, params.n_epochs,
     )  # fmt: skip
     try:
         if initial_epoch < params.n_epochs:
-            dataset, steps_per_epoch = _training_dataset(train_data, params)
+            dataset, steps_per_epoch = _training_dataset(train_data, params, alphabet, initial_epoch)
             with sigterm_as_interrupt():
                 train_model.fit(
                     dataset,
@@ -252,7 +268,7 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
         **_figures(final.metrics),
         "eval_loss": final.loss,
         "epochs": int(state.epoch.numpy()),
-        "train_lines": len(train_data),
+        "train_lines": n_train,
         "eval_lines": len(eval_data),
         "train_seconds": round(train_seconds, 1),
         "final_export": str(final_export),
