@@ -7,12 +7,11 @@
 * :func:`shard_input`: each worker's share of the training input: by file for TFRecord shards,
   by data otherwise, with a warning when there are fewer files than workers;
 * :func:`scaled_learning_rate`: the learning-rate scaling rule (none, linear, sqrt);
-* :func:`all_workers_ok` and :func:`broadcast_from_chief`: the two collectives the trainer runs
-  outside ``fit``, so that a failure on one worker stops every worker instead of leaving them
-  waiting, and every worker continues from the state the chief restored.
-
-Only the chief writes (checkpoints, exports, reports, sacred records); the other workers write
-their by-products to a temporary folder, removed when they finish (see ``trainer.train``).
+* :class:`StepWithWorkers` (over :func:`all_workers_ok`) and :func:`broadcast_from_chief`: the
+  collectives the trainer runs outside ``fit``, so that a failure on one worker stops every worker
+  instead of leaving them waiting, and every worker continues from the state the chief restored;
+* :func:`worker_output`: only the chief writes (checkpoints, exports, reports, sacred records);
+  the other workers write their by-products to a temporary folder, removed when they finish.
 """
 
 from __future__ import annotations
