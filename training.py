@@ -2,7 +2,7 @@
 
 Every field of ``tf_crnn.config.Params`` is a sacred config entry, so sacred's usual overrides
 work (``with config.json n_epochs=3 train_batch_size=16``). Runs are recorded by a
-FileStorageObserver in ``<output_model_dir>/sacred``.
+FileStorageObserver in ``<output_model_dir>/sacred`` (by the chief only, on a multi-worker cluster).
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from sacred.observers import FileStorageObserver  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from tf_crnn.config import Params  # noqa: E402
+from tf_crnn.distribute import is_chief  # noqa: E402
 from tf_crnn.errors import TfCrnnError  # noqa: E402
 from tf_crnn.trainer import train  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("tensorflow").setLevel(logging.WARNING)  # tf.distribute logs every all-reduce it builds
 
 try:
     ex = Experiment("tf-crnn")
@@ -44,10 +46,12 @@ def record_in_output_dir(config, command_name, logger):
     """Validate the config before anything runs, and store the run beside the model."""
     try:
         params = Params.from_dict(config)
+        chief = is_chief(params.distribution)
     except TfCrnnError as error:
         fail(error)
     ex.observers[:] = [o for o in ex.observers if not isinstance(o, FileStorageObserver)]
-    ex.observers.append(FileStorageObserver(os.path.join(params.output_model_dir, "sacred")))
+    if chief:  # a multi-worker run is recorded once, by its chief
+        ex.observers.append(FileStorageObserver(os.path.join(params.output_model_dir, "sacred")))
     return {}
 
 

@@ -48,6 +48,10 @@ def test_streams_are_deterministic_per_seed_and_fresh_every_epoch(generator, tmp
     np.testing.assert_array_equal(elements(epoch_0, 1)[0][IMAGE], first[0][IMAGE])
     batch = next(iter(lines_to_batches(epoch_0, params, batch_size=4)))
     assert batch["images"].shape[:2] == (4, 16) and batch["labels"].shape[0] == 4
+    # the workers of a multi-worker run render disjoint shares that together make the one-worker stream
+    shares = [training_lines(params, ALPHABET, initial_epoch=1, num_shards=2, shard_index=i)[0] for i in (0, 1)]
+    assert [e[PATHS] for e in elements(shares[0], 2)] == [b"synth:1:4", b"synth:1:6"]
+    assert [e[PATHS] for e in elements(shares[1], 2)] == [b"synth:1:5", b"synth:1:7"]
 
 
 def test_lines_too_narrow_for_ctc_are_widened_with_paper(tmp_path):

@@ -91,6 +91,77 @@ class SyntheticData:
         return self.n_train > 0
 
 
+# -- distribution (issue 8) ------------------------------------------------------------------------
+
+STRATEGIES = ("none", "mirrored", "multi_worker")
+LR_SCALING_RULES = ("none", "linear", "sqrt")
+COMMUNICATIONS = ("auto", "ring", "nccl")
+
+
+@dataclass
+class Distribution:
+    """How training is spread over devices and machines (``tf.distribute``).
+
+    ``strategy``: ``none`` (one device), ``mirrored`` (every local GPU, or the ``devices`` listed,
+    e.g. ``["/gpu:0", "/gpu:1"]``), ``multi_worker`` (MultiWorkerMirroredStrategy over the machines
+    that the ``TF_CONFIG`` environment variable describes). ``train_batch_size`` is always the
+    global batch, split evenly across the replicas. ``lr_scaling`` scales ``learning_rate``, tuned
+    for a global batch of ``base_batch_size`` lines, to ``train_batch_size``: ``linear`` multiplies
+    it by train_batch_size / base_batch_size, ``sqrt`` by the square root of that. With
+    ``sync_batch_norm`` the BatchNormalization statistics of a training batch are computed over the
+    global batch (one device's statistics), not per replica. ``communication`` picks the
+    multi-worker all-reduce (``ring``: gRPC, ``nccl``: NVIDIA GPUs, ``auto``: TensorFlow's choice).
+    """
+
+    strategy: str = "none"
+    devices: list[str] = field(default_factory=list)
+    lr_scaling: str = "none"
+    base_batch_size: int = 0
+    sync_batch_norm: bool = True
+    communication: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("strategy", STRATEGIES),
+            ("lr_scaling", LR_SCALING_RULES),
+            ("communication", COMMUNICATIONS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"distribution.{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if isinstance(self.devices, str):
+            self.devices = [self.devices]
+        if not isinstance(self.devices, (list, tuple)) or not all(isinstance(d, str) and d for d in self.devices):
+            raise ConfigError(
+                f"distribution.devices must be a list of device names (e.g. '/gpu:0'), got {self.devices!r}"
+            )
+        self.devices = list(self.devices)
+        if self.devices and self.strategy != "mirrored":
+            raise ConfigError(
+                f"distribution.devices lists devices for the 'mirrored' strategy only (strategy is {self.strategy!r}); "
+                "for multi_worker, choose each machine's GPUs with CUDA_VISIBLE_DEVICES"
+            )
+        if len(set(self.devices)) != len(self.devices):
+            raise ConfigError(f"distribution.devices lists a device twice: {self.devices}")
+        base = self.base_batch_size
+        if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+            raise ConfigError(f"distribution.base_batch_size must be a non-negative integer, got {base!r}")
+        if self.lr_scaling != "none" and base == 0:
+            raise ConfigError(
+                f"distribution.lr_scaling {self.lr_scaling!r} needs distribution.base_batch_size: the global batch "
+                "size that learning_rate was tuned for (e.g. 32)"
+            )
+        if not isinstance(self.sync_batch_norm, bool):
+            raise ConfigError(f"distribution.sync_batch_norm must be true or false, got {self.sync_batch_norm!r}")
+        if self.communication != "auto" and self.strategy != "multi_worker":
+            raise ConfigError(
+                f"distribution.communication applies to the multi_worker strategy only (strategy is {self.strategy!r})"
+            )
+
+
+# -- end of distribution ---------------------------------------------------------------------------
+
+
 def _pairs(default: Sequence[tuple[int, int]]) -> Any:
     return field(default_factory=lambda: [tuple(p) for p in default])
 
@@ -154,6 +225,8 @@ class Params:
     # Output
     output_model_dir: str = "output"
     restore_model: bool = False
+    # Distribution over devices and machines (issue 8)
+    distribution: Distribution = field(default_factory=Distribution)
 
     def __post_init__(self) -> None:
         self._build_sections()
@@ -651,6 +724,7 @@ __all__ = [
     "AlphabetError",
     "ConfigError",
     "DataError",
+    "Distribution",
     "Params",
     "SyntheticData",
     "import_params_from_json",

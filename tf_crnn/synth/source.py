@@ -31,8 +31,9 @@ def synthetic_lines(
     channels: int = 1,
     parallel_calls: int | None = None,
     params: Params | None = None,
+    step: int = 1,
 ) -> tf.data.Dataset:
-    """Lines ``start ... start + count - 1`` of the stream ``seed`` (endless when ``count`` is None).
+    """Lines ``start, start + step, ...`` (``count`` of them; endless when None) of the stream ``seed``.
 
     With ``params``, a line too narrow for CTC at the model's input height (fewer time steps than
     units plus repeats, e.g. ``iiii`` set tight) is widened with paper on the right, so no
@@ -60,8 +61,8 @@ def synthetic_lines(
         name = tf.strings.join(["synth:", str(seed), ":", tf.strings.as_string(index)])
         return {PATHS: name, IMAGE: image, CODES: codes}
 
-    stop = INFINITE if count is None else start + count
-    indices = tf.data.Dataset.range(start, stop)
+    stop = INFINITE if count is None else start + count * step
+    indices = tf.data.Dataset.range(start, stop, step)
     return indices.map(element, num_parallel_calls=parallel_calls or tf.data.AUTOTUNE, deterministic=True)
 
 
@@ -76,12 +77,19 @@ def _widen_for_ctc(image: np.ndarray, codes: np.ndarray, params: Params) -> np.n
     return np.pad(image, ((0, 0), (0, columns)), constant_values=int(np.max(image)))
 
 
-def training_lines(params: Params, alphabet: Alphabet, initial_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
-    """The endless training stream of ``params.synthetic_data`` from ``initial_epoch`` on, and its lines per epoch."""
+def training_lines(
+    params: Params, alphabet: Alphabet, initial_epoch: int = 0, num_shards: int = 1, shard_index: int = 0
+) -> tuple[tf.data.Dataset, int]:
+    """The endless training stream of ``params.synthetic_data`` from ``initial_epoch`` on, and its lines per epoch.
+
+    With ``num_shards`` > 1 (one shard per worker of a multi-worker run), only every ``num_shards``-th
+    line from ``shard_index`` on is rendered, so the workers together see the single-worker stream.
+    """
     synthetic = params.synthetic_data
     generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_chars_per_string)
-    start = initial_epoch * synthetic.n_train
+    start = initial_epoch * synthetic.n_train + shard_index
     lines = synthetic_lines(
-        generator, alphabet, synthetic.seed, start=start, channels=params.input_channels, params=params
-    )
+        generator, alphabet, synthetic.seed, start=start, channels=params.input_channels, params=params,
+        step=num_shards,
+    )  # fmt: skip
     return lines, synthetic.n_train
