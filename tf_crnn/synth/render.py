@@ -17,10 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from tqdm import tqdm
 
 from tf_crnn.io.csv_rows import write_csv_rows
 from tf_crnn.synth.text import TextSampler
+from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def generate_dataset(
     sampler = TextSampler(units, max_words=max_words, max_chars=max_chars)
     renderer = LineRenderer(units, font_dir)
     rows = []
-    for index in tqdm(range(n), desc=f"rendering {name}", unit="line", disable=not progress):
+    for index in progress_bar(range(n), desc=f"rendering {name}", enabled=progress):
         rng = np.random.default_rng([seed, index])
         line_units = sampler.sample(rng)
         path = image_dir / f"{index:06d}.png"
