@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tf_crnn.cli import main
 from tf_crnn.errors import TfCrnnError
-from tf_crnn.plots import RunCurves, load_run, plot_runs, sacred_metrics
+from tf_crnn.plots import CURVES_FILENAME, RunCurves, load_run, plot_runs, sacred_metrics
 
 
 def write_sacred_run(output, run_id, epochs, cer):
@@ -65,6 +66,29 @@ def test_missing_or_empty_runs_are_named(tmp_path):
         sacred_metrics(tmp_path / "bad" / "metrics.json")
     with pytest.raises(TfCrnnError, match="no run"):
         plot_runs([], tmp_path / "x.png")
+
+
+def test_training_writes_its_curves_and_tensorboard_agrees_with_sacred(cli_trained_run):
+    output = cli_trained_run["output"]
+    assert cli_trained_run["document"]["training_curves"] == str(output / CURVES_FILENAME)
+    assert Image.open(output / CURVES_FILENAME).size == (1650, 484)
+    sacred = load_run(output)
+    tensorboard = load_run(output / "tensorboard")
+    assert sacred.epochs == tensorboard.epochs == 2
+    for metric in ("loss", "val_loss", "val_cer", "val_wer", "learning_rate"):
+        assert sorted(tensorboard.values[metric]) == [1, 2]
+        for epoch, value in sacred.values[metric].items():
+            assert tensorboard.values[metric][epoch] == pytest.approx(value, rel=1e-5), (metric, epoch)
+
+
+def test_plot_command_redraws_runs(cli_trained_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    write_sacred_run(other, 1, [1, 2, 3], [0.9, 0.5, 0.4])
+    out = tmp_path / "both.png"
+    assert main(["plot", str(cli_trained_run["output"]), str(other), "--out", str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == {"png": str(out), "runs": {cli_trained_run["output"].name: 2, "other": 3}}
+    assert out.stat().st_size > 10_000
 
 
 def test_run_curves_later_values_win():
