@@ -103,6 +103,11 @@ def test_report_folder_is_written_and_a_file_in_the_way_is_refused(tmp_path):
         write_report(tmp_path / "file", lines_of(PAIRS), data="eval.csv", model="m")
 
 
+def test_an_empty_reading_is_said():
+    page = render_report(lines_of([("abc", "")]), data="eval.csv", model="m")
+    assert '<span class="text hyp"><span class="note">(nothing read)</span></span>' in page
+
+
 def test_a_perfect_evaluation_says_so():
     page = render_report(lines_of([("abc", "abc")]), data="eval.csv", model="m")
     assert "No character errors." in page and "Every line was read exactly." in page

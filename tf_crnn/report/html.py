@@ -320,7 +320,7 @@ def _diff_html(line: LineResult) -> tuple[str, str]:
             reference.append(f'<del class="del">{_visible(segment.reference)}</del>')
         else:
             prediction.append(f'<ins class="ins">{_visible(segment.prediction)}</ins>')
-    return "".join(reference), "".join(prediction)
+    return "".join(reference), "".join(prediction) or '<span class="note">(nothing read)</span>'
 
 
 def _worst(worst: Sequence[LineResult], images: Sequence[tuple[str, int, int] | None], wrong: int) -> str:
