@@ -152,7 +152,7 @@ def test_datasets_and_csv_rows_are_split_by_data(tiny_experiment):
 def test_sacred_records_a_multi_worker_run_on_the_chief_only(tiny_experiment, monkeypatch):
     from sacred.observers import FileStorageObserver
 
-    from training import ex, record_in_output_dir
+    from tf_crnn.experiment import ex, record_in_output_dir
 
     config = {**tiny_experiment.to_dict(), "distribution": {"strategy": "multi_worker"}}
     observers = {}

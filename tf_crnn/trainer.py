@@ -54,6 +54,7 @@ from tf_crnn.evaluation import Evaluator
 from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
+from tf_crnn.plots import keras_history, save_training_curves
 from tf_crnn.preprocessing import data_preprocessing, preprocess_csv
 from tf_crnn.safe_io import save_checkpoint, storage_error
 from tf_crnn.synth import EVAL_SEED_OFFSET, generate_dataset
@@ -362,6 +363,9 @@ def _train(
         "best_export": str(best_export) if chief else None,
     }
     if chief:
+        curves = save_training_curves(output, keras_history(getattr(train_model, "history", None)))
+        if curves is not None:
+            result["training_curves"] = str(curves)
         _report(result, eval_data, exported)
     if run is not None:
         for key in ("cer", "wer", "line_accuracy"):

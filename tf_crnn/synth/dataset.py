@@ -10,10 +10,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
-from tqdm import tqdm
 
 from tf_crnn.io.csv_rows import write_csv_rows
 from tf_crnn.synth.generator import LineGenerator
+from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
 CHUNK = 250
@@ -63,7 +63,7 @@ def generate_dataset(
         workers = min(os.cpu_count() or 1, 8) if n >= 2000 else 1
     chunks = [(start, min(n, start + CHUNK)) for start in range(0, n, CHUNK)]
     rows: list[tuple[str, list[str]]] = []
-    bar = tqdm(total=n, desc=f"rendering {name}", unit="line", disable=not progress)
+    bar = progress_bar(total=n, desc=f"rendering {name}", enabled=progress)
     if workers <= 1:
         _init_worker(kwargs)
         for start, stop in chunks:
