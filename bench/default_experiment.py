@@ -2,16 +2,17 @@
 
 Usage: python bench/default_experiment.py [--workdir DIR] [--no-record]
 
-Trains `python training.py with config.json` from scratch (synthetic data generated into the work
-folder, nothing reused), then times the exported SavedModel through PredictionModel at batch 1
-and 32 on the evaluation lines, and appends the figures to BENCHMARKS.md.
+Trains `python training.py with config.json` from scratch (synthetic evaluation lines generated
+into the work folder, training lines rendered on the fly as configured, nothing reused), then
+times the exported SavedModel through PredictionModel at batch 1 and 32 on the evaluation lines,
+reads the real printed lines of ../shared/data (when present), and appends the figures to
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,23 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import append_section  # noqa: E402
+from bench.synth_real_check import REAL_CSV, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def train(workdir: Path) -> tuple[dict, float, list[str]]:
-    overrides = [
-        f"output_model_dir={workdir / 'output'}",
-        f"csv_files_train=['{workdir / 'data' / 'train.csv'}']",
-        f"csv_files_eval=['{workdir / 'data' / 'eval.csv'}']",
-        "restore_model=False",
-    ]
-    command = [sys.executable, "training.py", "with", "config.json", *overrides]
-    started = time.perf_counter()
-    subprocess.run(command, cwd=REPO, check=True)
-    seconds = time.perf_counter() - started
-    result = json.loads((workdir / "output" / "results.json").read_text())
-    return result, seconds, command
 
 
 def inference_speed(export_dir: str, csv_file: Path) -> dict[str, float]:
@@ -62,24 +49,34 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tf_crnn_bench_"))
-    result, seconds, _ = train(workdir)
+    result, seconds, cpu, _ = train("config.json", workdir, [])
     speed = inference_speed(result["best_export"], workdir / "data" / "eval.csv")
     config = json.loads((REPO / "config.json").read_text())
+    real = []
+    if REAL_CSV.is_file():
+        from tf_crnn.evaluate import evaluate_csv
+
+        figures, table = evaluate_csv(str(REAL_CSV), result["best_export"], progress=False)
+        real = [f"| CER / WER on {len(table)} real printed lines (UW3) | {figures['cer']:.2%} / {figures['wer']:.2%} |"]
+    synthetic = config["synthetic_data"]
     body = "\n".join(
         [
             "| figure | value |",
             "| --- | --- |",
             f"| wall time of `training.py with config.json`, data generation included | {seconds / 60:.1f} min |",
-            f"| epochs / training lines / evaluation lines | {result['epochs']} / {result['train_lines']} / "
+            f"| process CPU time of training (user + system) | {cpu / 60:.1f} min |",
+            f"| epochs / training lines per epoch / evaluation lines | {result['epochs']} / {result['train_lines']} / "
             f"{result['eval_lines']} |",
             f"| CER on the generated evaluation lines (final model) | {result['cer']:.2%} |",
             f"| WER | {result['wer']:.2%} |",
             f"| line accuracy | {result['line_accuracy']:.2%} |",
             f"| SavedModel inference, batch 1 (PredictionModel, files) | {speed['batch 1']:.0f} lines/s |",
             f"| SavedModel inference, batch 32 | {speed['batch 32']:.0f} lines/s |",
+            *real,
             "",
             f"Default config: input_shape {config['input_shape']}, {config['n_epochs']} epochs, "
-            f"batch {config['train_batch_size']}, {config['synthetic_data']['n_train']} generated training lines.",
+            f"batch {config['train_batch_size']}, {synthetic['n_train']} generated training lines per epoch "
+            f"({'rendered on the fly' if synthetic.get('on_the_fly') else 'files'}).",
         ]
     )
     print(body)

@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 from tf_crnn.config import Params  # noqa: E402
-from tf_crnn.synth.render import generate_dataset  # noqa: E402
+from tf_crnn.synth import generate_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -88,3 +88,33 @@ def tiny_experiment(tmp_path, tiny_dataset) -> Params:
         csv_files_eval=[str(tiny_dataset["eval"])],
         lookup_alphabet_file=str(tiny_dataset["alphabet"]),
     )
+
+
+@pytest.fixture(scope="session")
+def cli_trained_run(tmp_path_factory, tiny_dataset) -> dict:
+    """One tiny 2-epoch training through ``tf-crnn train CONFIG n_epochs=2 tensorboard=true --json``:
+    its JSON document, its whole stdout, the output folder and the params."""
+    import contextlib
+    import io
+
+    from tf_crnn.cli import main
+
+    root = tmp_path_factory.mktemp("cli_trained_run")
+    params = tiny_params(
+        root,
+        csv_files_train=[str(tiny_dataset["train"])],
+        csv_files_eval=[str(tiny_dataset["eval"])],
+        lookup_alphabet_file=str(tiny_dataset["alphabet"]),
+    )
+    config = root / "config.json"
+    params.to_json_file(config)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["train", str(config), "n_epochs=2", "tensorboard=true", "--json"])
+    assert code == 0
+    return {
+        "document": json.loads(stdout.getvalue()),
+        "stdout": stdout.getvalue(),
+        "output": Path(params.output_model_dir),
+        "params": params,
+    }

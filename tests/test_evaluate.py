@@ -21,7 +21,7 @@ def test_command_line_json_and_per_line_output(random_export, tiny_dataset, tmp_
     argv = ["--csv", str(tiny_dataset["eval"]), "--model-dir", str(random_export[3]), "--json", "--output", str(out)]
     assert main(argv) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert set(figures) == {"cer", "wer", "line_accuracy", "lines"}
+    assert set(figures) == {"cer", "wer", "line_accuracy", "lines", "output"} and figures["output"] == str(out)
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table.columns) == ["path", "reference", "prediction", "confidence", "edit_distance"]
     assert table["edit_distance"].is_monotonic_decreasing
@@ -39,3 +39,9 @@ def test_lexicon_decoding_is_evaluated_on_request(random_export, tiny_dataset, t
     _, table = evaluate_csv(str(tiny_dataset["eval"]), export_dir, lexicon=str(words), progress=False)
     expected = PredictionModel(export_dir, lexicon=str(words)).predict(table["path"].tolist())
     assert table["prediction"].tolist() == expected.texts
+
+
+def test_an_empty_file_is_refused(random_export, tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("")
+    assert main(["--csv", str(tmp_path / "empty.csv"), "--model-dir", str(random_export[3])]) == 1
+    assert capsys.readouterr().err.endswith(f"error: {tmp_path / 'empty.csv'}: the CSV file has no rows\n")

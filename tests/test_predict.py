@@ -65,3 +65,22 @@ def test_unmatched_glob_and_missing_lexicon_are_one_line_errors(random_export, t
     assert "no image matches" in capsys.readouterr().err
     assert main(["--model-dir", export_dir, "--lexicon", str(tmp_path / "w.txt"), str(tmp_path / "a.png")]) == 1
     assert "lexicon file not found" in capsys.readouterr().err
+
+
+def test_json_mode_gives_one_document_and_quiet_mode_no_messages(random_export, tiny_dataset, tmp_path, capsys):
+    export_dir = str(random_export[3])
+    folder = tiny_dataset["root"] / "eval"
+    assert main(["--model-dir", export_dir, str(folder), "--top-n", "2", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    expected = PredictionModel(export_dir, num_beam_paths=2).predict(paths)
+    assert document["lines"] == 12 and [r["path"] for r in document["predictions"]] == paths
+    assert [r["text"] for r in document["predictions"]] == expected.texts
+    assert [[b["text"] for b in r["beams"]] for r in document["predictions"]] == expected.beam_texts
+    assert all("chars" not in r for r in document["predictions"])
+
+    out = tmp_path / "pred.jsonl"
+    assert main(["--model-dir", export_dir, str(folder), "--format", "jsonl", "--output", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == expected.texts

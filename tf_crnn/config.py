@@ -31,25 +31,61 @@ ALPHABET_FILENAME = "alphabet.json"
 
 @dataclass
 class SyntheticData:
-    """How to generate the training/evaluation CSVs when they are missing (the default experiment).
+    """Synthetic training lines (``tf_crnn.synth``): generated CSVs, or a stream rendered on the fly.
 
-    ``n_train = 0`` (the default) turns generation off: missing CSVs are then an error.
+    ``n_train = 0`` (the default) turns generation off: missing CSVs are then an error. With
+    ``on_the_fly``, training reads ``n_train`` fresh lines per epoch from the generator (no
+    training CSV); the evaluation lines are still written to ``csv_files_eval`` once.
     """
 
     n_train: int = 0
     n_eval: int = 0
     seed: int = 1
     max_words: int = 6
+    # -- issue 3: realistic generator ------------------------------------------------------------
+    max_chars: int = 40  # units per line, capped at max_chars_per_string
+    on_the_fly: bool = False
+    font_dir: str = ""  # a folder of extra .ttf/.otf fonts (half of the lines use them)
+    builtin_fonts: bool = True  # DejaVu, STIX, Computer Modern, Pillow's and OpenCV's fonts
+    font_sizes: list[int] = field(default_factory=lambda: [20, 48])  # [smallest, largest] in pixels
+    binarize: float = 0.5  # share of lines binarised like many archive scans
+    rare_share: float = 0.3  # share of lines with units drawn uniformly from the alphabet
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_eval", "max_words"):
+        for name in ("n_train", "n_eval", "max_words", "max_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"synthetic_data.{name} must be a non-negative integer, got {value!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"synthetic_data.seed must be an integer, got {self.seed!r}")
-        if self.enabled and (self.n_eval < 1 or self.max_words < 1):
-            raise ConfigError("synthetic_data: n_eval and max_words must be positive when n_train > 0")
+        for name in ("on_the_fly", "builtin_fonts"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"synthetic_data.{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.font_dir, str):
+            raise ConfigError(f"synthetic_data.font_dir must be a folder path (string), got {self.font_dir!r}")
+        for name in ("binarize", "rare_share"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"synthetic_data.{name} must be a share between 0 and 1, got {value!r}")
+            setattr(self, name, float(value))
+        sizes = self.font_sizes
+        if (
+            not isinstance(sizes, (list, tuple))
+            or len(sizes) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes)
+            or not 8 <= sizes[0] <= sizes[1] <= 200
+        ):
+            raise ConfigError(
+                f"synthetic_data.font_sizes must be [smallest, largest] pixel sizes with 8 <= smallest <= largest "
+                f"<= 200, got {sizes!r}"
+            )
+        self.font_sizes = list(sizes)
+        if self.enabled and (self.n_eval < 1 or self.max_words < 1 or self.max_chars < 1):
+            raise ConfigError("synthetic_data: n_eval, max_words and max_chars must be positive when n_train > 0")
+        if self.on_the_fly and not self.enabled:
+            raise ConfigError("synthetic_data.on_the_fly needs synthetic_data.n_train > 0 (lines per epoch)")
+        if not self.builtin_fonts and not self.font_dir:
+            raise ConfigError("synthetic_data.builtin_fonts is false but no synthetic_data.font_dir is given: no fonts")
 
     @property
     def enabled(self) -> bool:
@@ -95,6 +131,77 @@ class Augmentation:
         ):
             if getattr(self, name) >= limit:
                 raise ConfigError(f"augmentation.{name} must be below {limit} ({why}), got {getattr(self, name)!r}")
+
+
+# -- distribution (issue 8) ------------------------------------------------------------------------
+
+STRATEGIES = ("none", "mirrored", "multi_worker")
+LR_SCALING_RULES = ("none", "linear", "sqrt")
+COMMUNICATIONS = ("auto", "ring", "nccl")
+
+
+@dataclass
+class Distribution:
+    """How training is spread over devices and machines (``tf.distribute``).
+
+    ``strategy``: ``none`` (one device), ``mirrored`` (every local GPU, or the ``devices`` listed,
+    e.g. ``["/gpu:0", "/gpu:1"]``), ``multi_worker`` (MultiWorkerMirroredStrategy over the machines
+    that the ``TF_CONFIG`` environment variable describes). ``train_batch_size`` is always the
+    global batch, split evenly across the replicas. ``lr_scaling`` scales ``learning_rate``, tuned
+    for a global batch of ``base_batch_size`` lines, to ``train_batch_size``: ``linear`` multiplies
+    it by train_batch_size / base_batch_size, ``sqrt`` by the square root of that. With
+    ``sync_batch_norm`` the BatchNormalization statistics of a training batch are computed over the
+    global batch (one device's statistics), not per replica. ``communication`` picks the
+    multi-worker all-reduce (``ring``: gRPC, ``nccl``: NVIDIA GPUs, ``auto``: TensorFlow's choice).
+    """
+
+    strategy: str = "none"
+    devices: list[str] = field(default_factory=list)
+    lr_scaling: str = "none"
+    base_batch_size: int = 0
+    sync_batch_norm: bool = True
+    communication: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("strategy", STRATEGIES),
+            ("lr_scaling", LR_SCALING_RULES),
+            ("communication", COMMUNICATIONS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"distribution.{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if isinstance(self.devices, str):
+            self.devices = [self.devices]
+        if not isinstance(self.devices, (list, tuple)) or not all(isinstance(d, str) and d for d in self.devices):
+            raise ConfigError(
+                f"distribution.devices must be a list of device names (e.g. '/gpu:0'), got {self.devices!r}"
+            )
+        self.devices = list(self.devices)
+        if self.devices and self.strategy != "mirrored":
+            raise ConfigError(
+                f"distribution.devices lists devices for the 'mirrored' strategy only (strategy is {self.strategy!r}); "
+                "for multi_worker, choose each machine's GPUs with CUDA_VISIBLE_DEVICES"
+            )
+        if len(set(self.devices)) != len(self.devices):
+            raise ConfigError(f"distribution.devices lists a device twice: {self.devices}")
+        base = self.base_batch_size
+        if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+            raise ConfigError(f"distribution.base_batch_size must be a non-negative integer, got {base!r}")
+        if self.lr_scaling != "none" and base == 0:
+            raise ConfigError(
+                f"distribution.lr_scaling {self.lr_scaling!r} needs distribution.base_batch_size: the global batch "
+                "size that learning_rate was tuned for (e.g. 32)"
+            )
+        if not isinstance(self.sync_batch_norm, bool):
+            raise ConfigError(f"distribution.sync_batch_norm must be true or false, got {self.sync_batch_norm!r}")
+        if self.communication != "auto" and self.strategy != "multi_worker":
+            raise ConfigError(
+                f"distribution.communication applies to the multi_worker strategy only (strategy is {self.strategy!r})"
+            )
+
+
+# -- end of distribution ---------------------------------------------------------------------------
 
 
 def _pairs(default: Sequence[tuple[int, int]]) -> Any:
@@ -165,6 +272,8 @@ class Params:
     n_width_buckets: int = 16
     precision: str = "float32"
     jit_compile: bool = False
+    # Distribution over devices and machines (issue 8)
+    distribution: Distribution = field(default_factory=Distribution)
 
     def __post_init__(self) -> None:
         self._build_sections()
@@ -402,6 +511,12 @@ class Params:
             raise ConfigError(f"jit_compile must be true or false, got {self.jit_compile!r}")
         if self.num_beam_paths > self.beam_width:
             raise ConfigError(f"num_beam_paths ({self.num_beam_paths}) cannot exceed beam_width ({self.beam_width})")
+        # -- issue 3: synthetic lines on the fly
+        if self.synthetic_data.on_the_fly and self.csv_files_train:
+            raise ConfigError(
+                "synthetic_data.on_the_fly trains on generated lines only: csv_files_train must be empty, got "
+                f"{self.csv_files_train!r}"
+            )
 
     def _check_architecture(self) -> None:
         lengths = {
@@ -669,6 +784,7 @@ __all__ = [
     "Augmentation",
     "ConfigError",
     "DataError",
+    "Distribution",
     "Params",
     "SyntheticData",
     "import_params_from_json",

@@ -6,14 +6,13 @@ the export's ``preprocess`` signature and :func:`greedy_texts` implement them. T
 any batch size; the TFLite model takes one line at a time (batch 1, any width), because TFLite's
 built-in LSTM loops need a fixed batch size.
 
-``python -m tf_crnn.convert_export --model-dir DIR --onnx --tflite`` writes ``network.onnx`` and
+``tf-crnn export --model-dir DIR --onnx --tflite`` writes ``network.onnx`` and
 ``network.tflite`` into the export folder (needs ``pip install "tf-crnn[export]"`` for ONNX);
 ``--upgrade NEW_DIR`` exports a model exported by an older tf-crnn again with the current signatures.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -140,30 +139,10 @@ def greedy_texts(logits: np.ndarray, widths: np.ndarray, width_reduction: int, c
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tf_crnn.convert_export",
-        description="Convert an exported model's network to ONNX and/or TFLite.",
-        epilog="example: python -m tf_crnn.convert_export --model-dir output/default --onnx --tflite",
-    )
-    parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
-    parser.add_argument("--onnx", nargs="?", const="", help=f"write ONNX (default path: <export>/{ONNX_FILENAME})")
-    parser.add_argument("--tflite", nargs="?", const="", help=f"write TFLite (default: <export>/{TFLITE_FILENAME})")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    parser.add_argument("--upgrade", metavar="NEW_DIR", help="export again with this version's signatures")
-    args = parser.parse_args(argv)
-    if args.onnx is None and args.tflite is None and args.upgrade is None:
-        parser.error("give --onnx, --tflite and/or --upgrade")
-    try:
-        if args.upgrade:
-            print(upgrade(args.model_dir, args.upgrade))
-        if args.onnx is not None:
-            print(to_onnx(args.model_dir, args.onnx or None, args.opset))
-        if args.tflite is not None:
-            print(to_tflite(args.model_dir, args.tflite or None))
-    except (TfCrnnError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    """``python -m tf_crnn.convert_export``: the same as ``tf-crnn export``."""
+    from tf_crnn.cli import export, run_command
+
+    return run_command(export, argv, "python -m tf_crnn.convert_export")
 
 
 if __name__ == "__main__":

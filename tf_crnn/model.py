@@ -36,7 +36,11 @@ MAX_LOGGED_PATHS = 10
 
 @keras.saving.register_keras_serializable(package="tf_crnn")
 class ConvBlock(layers.Layer):
-    """Conv2D, optional BatchNormalization, ReLU, optional MaxPool."""
+    """Conv2D, optional BatchNormalization, ReLU, optional MaxPool.
+
+    ``synchronized_batchnorm`` computes a training batch's statistics over all the replicas of a
+    ``tf.distribute`` strategy (the global batch) instead of each replica's share.
+    """
 
     def __init__(
         self,
@@ -46,6 +50,7 @@ class ConvBlock(layers.Layer):
         cnn_padding: str,
         pool_size: tuple[int, int],
         batchnorm: bool,
+        synchronized_batchnorm: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -55,10 +60,11 @@ class ConvBlock(layers.Layer):
         self.cnn_padding = cnn_padding
         self.pool_size = tuple(pool_size)
         self.batchnorm = batchnorm
+        self.synchronized_batchnorm = synchronized_batchnorm
         self.conv = layers.Conv2D(
             features, kernel_size, strides=self.stride, padding=cnn_padding, use_bias=not batchnorm, name="conv"
         )
-        self.bn = layers.BatchNormalization(name="bn") if batchnorm else None
+        self.bn = layers.BatchNormalization(name="bn", synchronized=synchronized_batchnorm) if batchnorm else None
         self.pool = layers.MaxPool2D(self.pool_size, name="pool") if self.pool_size != (1, 1) else None
 
     def build(self, input_shape) -> None:
@@ -94,6 +100,7 @@ class ConvBlock(layers.Layer):
             cnn_padding=self.cnn_padding,
             pool_size=self.pool_size,
             batchnorm=self.batchnorm,
+            synchronized_batchnorm=self.synchronized_batchnorm,
         )
         return config
 
@@ -184,15 +191,18 @@ def get_crnn_output(input_images, widths, parameters: Params, n_classes: int):
     """Pass images through the CRNN; return float32 logits [B, T, n_classes].
 
     Layers compute in Keras' global dtype policy (see :func:`precision_policy`); the last Dense is
-    float32 whatever the policy, so softmax and CTC never see 16-bit logits.
+    float32 whatever the policy, so softmax and CTC never see 16-bit logits. Built under a strategy
+    with several replicas, BatchNormalization is synchronised across them when
+    ``distribution.sync_batch_norm`` is on.
     """
     p = parameters
     x = input_images
     reduction = 1
+    sync = p.distribution.sync_batch_norm and tf.distribute.get_strategy().num_replicas_in_sync > 1
     for i, (features, kernel, stride, pool, bn) in enumerate(
         zip(p.cnn_features_list, p.cnn_kernel_size, p.cnn_stride_size, p.cnn_pool_size, p.cnn_batch_norm)
     ):
-        x = ConvBlock(features, kernel, stride, p.cnn_padding, pool, bn, name=f"conv_block_{i}")(x)
+        x = ConvBlock(features, kernel, stride, p.cnn_padding, pool, bn, sync, name=f"conv_block_{i}")(x)
         reduction *= stride[1] * pool[1]
         x = MaskPaddedColumns(reduction, name=f"mask_padding_{i}")(x, widths)
     x = layers.Permute((2, 1, 3), name="width_first")(x)
@@ -249,9 +259,16 @@ class SkipNonFiniteModel(keras.Model):
     logged when the dataset carries them (``path`` feature).
 
     With a loss-scaling optimizer (float16), non-finite gradients of a finite loss while the loss
-    scale is above 1 are a float16 overflow, not a bad batch: the batch is not applied, the
-    optimizer halves its scale, and nothing is counted. ``xla`` compiles the forward and backward
-    pass with XLA (the skip logic and its logging stay outside, as XLA cannot log).
+    scale is above 1 are a float16 overflow, not a bad batch: the batch is not applied, the loss
+    scale is halved, and nothing is counted. ``xla`` compiles the forward and backward pass with
+    XLA (the skip logic and its logging stay outside, as XLA cannot log).
+
+    The step is the same under a ``tf.distribute`` strategy and without one: each replica's loss is
+    its lines' summed CTC loss over the number of lines of the whole (global) batch, so the
+    replicas' gradients, which the optimizer sums, are exactly one device's gradient of the batch
+    mean; the replicas agree (one all-reduce) on whether the batch is applied, so they never fall
+    out of step. The apply-or-skip branch runs in cross-replica context, because a strategy cannot
+    synchronise the optimizer's all-reduce inside a branch taken in replica context.
     """
 
     def __init__(self, *args, xla: bool = False, **kwargs) -> None:
@@ -262,58 +279,110 @@ class SkipNonFiniteModel(keras.Model):
         self.xla = xla
         self._forward_backward = tf.function(self._losses_and_gradients, jit_compile=True) if xla else None
 
-    def _losses_and_gradients(self, features):
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Build (loss, optimizer) from the model's own input specs rather than from a batch.
+
+        Under a strategy, Keras' TensorFlow trainer averages the first batch over the replicas to
+        build from it: that fails when the replicas' batches have different widths (each is padded
+        to its own widest line) and costs a collective across workers. This model is functional,
+        so its inputs say all that building needs.
+        """
+        if iterator is not None:
+            data_batch = ({t.name: t for t in self.inputs}, keras.KerasTensor((None,), "float32"), None)
+        super()._maybe_symbolic_build(data_batch=data_batch)
+
+    def _losses_and_gradients(self, features, global_lines):
         with tf.GradientTape() as tape:
             losses = self(features, training=True)
-            loss = ops.mean(losses)
+            loss = ops.sum(losses) / ops.maximum(global_lines, 1.0)
             scaled = self.optimizer.scale_loss(loss)
         return losses, loss, tape.gradient(scaled, self.trainable_variables)
+
+    @property
+    def _loss_scaled(self) -> bool:
+        return isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
 
     def train_step(self, data):
         features = dict(data[0])
         paths = features.pop(PATHS, None)
         if not self.optimizer.built:  # the loss scale must exist before the loss is scaled
             self.optimizer.build(self.trainable_variables)
-        state = self.non_trainable_variables
-        before = [tf.identity(v.value) for v in state]
+        replica = tf.distribute.get_replica_context()
+        before = [tf.identity(v.value) for v in self.non_trainable_variables]
+        lines = tf.cast(tf.shape(features[WIDTHS])[0], tf.float32)
+        global_lines = replica.all_reduce(tf.distribute.ReduceOp.SUM, lines)
         compute = self._forward_backward or self._losses_and_gradients
-        losses, loss, gradients = compute(features)
+        losses, loss, gradients = compute(features, global_lines)
         finite_gradients = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients if g is not None])
         finite_loss = tf.reduce_all(tf.math.is_finite(losses))
-        scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
-        overflow = tf.constant(False)
-        if scaled:
-            overflow = finite_loss & tf.logical_not(finite_gradients) & (self.optimizer.dynamic_scale > 1.0)
-
-        def restore() -> None:
-            for variable, value in zip(state, before):
-                variable.assign(value)
-
-        def apply() -> None:
-            self.optimizer.apply(gradients, self.trainable_variables)
-            self.good_loss.update_state(loss)
-            self.consecutive_bad_batches.assign(0)
-
-        def scale_down() -> None:
-            restore()
-            self.optimizer.apply(gradients, self.trainable_variables)  # sees the overflow: only halves the scale
-
-        def skip() -> None:
-            restore()
-            self.bad_batches.assign_add(1)
-            self.consecutive_bad_batches.assign_add(1)
-            if paths is not None:
-                tf.py_function(_log_bad_batch, [paths, losses], [])
-
-        tf.cond(finite_loss & finite_gradients, apply, lambda: tf.cond(overflow, scale_down, skip))
+        counts = tf.stack([1.0 - tf.cast(finite_loss, tf.float32), 1.0 - tf.cast(finite_gradients, tf.float32), loss])
+        bad_losses, bad_gradients, global_loss = tf.unstack(replica.all_reduce(tf.distribute.ReduceOp.SUM, counts))
+        finite = tf.logical_and(finite_loss, finite_gradients)
+        replica.merge_call(
+            self._apply_or_skip,
+            args=(bad_losses == 0, bad_gradients == 0, gradients, global_loss, before, finite, losses, paths),
+        )
         logs = {"loss": self.good_loss.result(), BAD_BATCHES: tf.cast(self.bad_batches, tf.float32)}
-        if scaled:
+        if self._loss_scaled:
             logs[LOSS_SCALE] = tf.cast(self.optimizer.dynamic_scale, tf.float32)
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages each output over its axis 0 across workers, which a scalar lacks
+            # (tensorflow/tensorflow#72388); the values are the same on every replica.
+            logs = {name: value[None] for name, value in logs.items()}
         return logs
 
+    def _apply_or_skip(
+        self, strategy, losses_finite, gradients_finite, gradients, global_loss, before, finite, losses, paths
+    ) -> None:
+        """Cross-replica: apply every replica's gradients, halve the loss scale on a float16 overflow
+        (every replica restored), or skip the batch (every replica restored)."""
+        call = strategy.extended.call_for_each_replica
+        losses_finite = strategy.experimental_local_results(losses_finite)[0]
+        gradients_finite = strategy.experimental_local_results(gradients_finite)[0]
 
-def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor) -> None:
-    """Name the lines of a skipped batch, those with a non-finite loss first."""
+        def apply() -> None:
+            call(self._apply, args=(gradients, global_loss))
+
+        def skip() -> None:
+            call(self._skip, args=(before, finite, losses, paths))
+
+        if not self._loss_scaled:
+            tf.cond(losses_finite & gradients_finite, apply, skip)
+            return
+        overflow = losses_finite & tf.logical_not(gradients_finite) & (self.optimizer.dynamic_scale > 1.0)
+
+        def scale_down() -> None:
+            call(self._restore, args=(before,))
+            self.optimizer.step_counter.assign(0)
+            self.optimizer.dynamic_scale.assign(self.optimizer.dynamic_scale * 0.5)
+
+        tf.cond(losses_finite & gradients_finite, apply, lambda: tf.cond(overflow, scale_down, skip))
+
+    def _apply(self, gradients, global_loss) -> None:
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.good_loss.update_state(global_loss)
+        self.consecutive_bad_batches.assign(0)
+
+    def _restore(self, before) -> None:
+        for variable, value in zip(self.non_trainable_variables, before):
+            variable.assign(value)
+
+    def _skip(self, before, finite, losses, paths) -> None:
+        self._restore(before)
+        self.bad_batches.assign_add(1)
+        self.consecutive_bad_batches.assign_add(1)
+        if paths is not None:
+            tf.py_function(_log_bad_batch, [paths, losses, finite], [])
+
+
+def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor, finite: tf.Tensor) -> None:
+    """Name the lines of a skipped batch, those with a non-finite loss first.
+
+    ``finite`` says that this replica's own lines and gradients were fine (another replica's were
+    not): they are then not named.
+    """
+    if bool(finite.numpy()):
+        return
     names = [p.decode("utf-8", "replace") for p in paths.numpy()]
     bad = [n for n, value in zip(names, losses.numpy()) if not np.isfinite(value)]
     shown = (bad or names)[:MAX_LOGGED_PATHS]

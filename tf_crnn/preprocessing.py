@@ -31,6 +31,7 @@ from PIL import Image, UnidentifiedImageError
 from tf_crnn.config import Alphabet, Params
 from tf_crnn.errors import DataError
 from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems, read_csv_rows, write_csv_rows
+from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -148,7 +149,7 @@ def prepare_rows(
     unknown_counts: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     first_seen: dict[str, LabelledRow] = {}
-    for row in rows:
+    for row in progress_bar(rows, desc=f"checking {name} images"):
         notes.update(_duplicate_notes(row, first_seen.setdefault(row.path, row)))
         if not "".join(row.units).strip():
             invalid.append(RowProblem(row.source, row.line, "label holds only spaces"))

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,40 +35,61 @@ from tf_crnn.callbacks import (
     write_predictions,
 )
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-from tf_crnn.data_handler import LABELS, dataset_generator
-from tf_crnn.errors import ConfigError, DataError, StorageError, TfCrnnError
+from tf_crnn.data_handler import LABELS, decoded_lines, lines_to_batches, width_bucket_boundaries
+from tf_crnn.distribute import (
+    CLUSTER_ERRORS,
+    StepWithWorkers,
+    broadcast_from_chief,
+    checkpoint_variables,
+    is_chief,
+    make_strategy,
+    per_replica_batch_size,
+    scaled_learning_rate,
+    shard_input,
+    strategy_workers,
+    worker_output,
+)
+from tf_crnn.errors import ConfigError, DataError, StorageError, TfCrnnError, TrainingError
 from tf_crnn.evaluation import Evaluator
 from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
-from tf_crnn.preprocessing import data_preprocessing
+from tf_crnn.plots import keras_history, save_training_curves
+from tf_crnn.preprocessing import data_preprocessing, preprocess_csv
 from tf_crnn.safe_io import save_checkpoint, storage_error
-from tf_crnn.synth.render import generate_dataset
+from tf_crnn.synth import EVAL_SEED_OFFSET, generate_dataset
+from tf_crnn.synth.generator import generator_options
+from tf_crnn.synth.source import training_lines
 
 LOGGER = logging.getLogger(__name__)
 
 
 def ensure_data(params: Params) -> None:
-    """Generate the synthetic CSVs of the experiment if they are configured and missing."""
-    missing = [f for f in params.csv_files_train + params.csv_files_eval if not Path(f).is_file()]
+    """Generate the synthetic CSVs of the experiment if they are configured and missing.
+
+    With ``synthetic_data.on_the_fly`` only the evaluation CSV is written: training lines are
+    rendered during training (:func:`tf_crnn.synth.source.training_lines`).
+    """
+    synthetic = params.synthetic_data
+    wanted = params.csv_files_eval if synthetic.on_the_fly else params.csv_files_train + params.csv_files_eval
+    missing = [f for f in wanted if not Path(f).is_file()]
     if not missing:
         return
-    if not params.synthetic_data.enabled:
+    if not synthetic.enabled:
         raise DataError(f"CSV file(s) not found: {', '.join(missing)}")
-    if len(params.csv_files_train) != 1 or len(params.csv_files_eval) != 1:
+    if (len(params.csv_files_train) != 1 and not synthetic.on_the_fly) or len(params.csv_files_eval) != 1:
         raise ConfigError("synthetic_data needs exactly one csv_files_train and one csv_files_eval path")
     units = Alphabet(params.lookup_alphabet_file, params.blank_symbol).alphabet_units
-    synthetic = params.synthetic_data
-    max_chars = min(params.max_chars_per_string, 40)
-    for csv_file, n, seed in (
-        (params.csv_files_train[0], synthetic.n_train, synthetic.seed),
-        (params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + 1_000_003),
-    ):
+    splits = [(params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + EVAL_SEED_OFFSET)]
+    if not synthetic.on_the_fly:
+        splits.insert(0, (params.csv_files_train[0], synthetic.n_train, synthetic.seed))
+    options = generator_options(synthetic, params.max_chars_per_string)
+    for csv_file, n, seed in splits:
         if Path(csv_file).is_file():
             continue
         target = Path(csv_file)
         LOGGER.info("generating %d synthetic lines for %s", n, target)
-        written = generate_dataset(target.parent, n, units, seed, target.stem, synthetic.max_words, max_chars)
+        written = generate_dataset(target.parent, n, units, seed, target.stem, **options)
         if written != target:
             written.replace(target)
 
@@ -136,52 +157,118 @@ def _check_same_alphabet(output: Path, params: Params, alphabet: Alphabet) -> No
         )
 
 
-def _training_dataset(data, params: Params) -> tuple[tf.data.Dataset, int]:
-    """An endless stream of batches (reshuffled every pass) and the number of steps of one epoch.
+def _training_dataset(
+    data, params: Params, alphabet: Alphabet, initial_epoch: int, strategy: tf.distribute.Strategy
+) -> tuple[tf.data.Dataset, int]:
+    """An endless stream of batches (reshuffled, or freshly rendered, every pass) and the steps of one epoch.
 
     Streaming across epoch boundaries keeps width buckets full, so no epoch ends on small batches.
+    Under a strategy with several replicas, ``train_batch_size`` is the global batch: each worker
+    reads its share of the lines (:func:`~tf_crnn.distribute.shard_input`) in batches of one
+    replica's share, which tf.distribute hands to its replicas in turn.
     """
-    dataset = dataset_generator(
-        data,
-        params,
-        batch_size=params.train_batch_size,
-        data_augmentation=params.data_augmentation,
-        num_epochs=None,
-        shuffle=True,
-        seed=params.seed,
-        bucket_by_width=params.bucket_by_width,
-        include_paths=True,
-        pad_to_bucket_boundary=params.jit_compile,  # XLA compiles once per shape: keep the shapes few
-    )
-    dataset = dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
-    return dataset, math.ceil(len(data) / params.train_batch_size)
+
+    def batches(lines: tf.data.Dataset, batch_size: int, seed: int) -> tf.data.Dataset:
+        dataset = lines_to_batches(
+            lines,
+            params,
+            batch_size=batch_size,
+            data_augmentation=params.data_augmentation,
+            num_epochs=None,
+            seed=seed,
+            bucket_by_width=params.bucket_by_width,
+            include_paths=True,
+            bucket_boundaries=None if data is None else width_bucket_boundaries(params, data.widths),
+            pad_to_bucket_boundary=params.jit_compile,  # XLA compiles once per shape: keep the shapes few
+        )
+        return dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
+
+    def lines_of(context: tf.distribute.InputContext | None, seed: int) -> tf.data.Dataset:
+        """This worker's lines: its share of the rows, or only the synthetic lines it trains on."""
+        sharded = context is not None and context.num_input_pipelines > 1
+        if params.synthetic_data.on_the_fly:
+            shards = (context.num_input_pipelines, context.input_pipeline_id) if sharded else (1, 0)
+            return training_lines(params, alphabet, initial_epoch, *shards)[0]
+        return decoded_lines(shard_input(data, context) if sharded else data, params, shuffle=True, seed=seed)
+
+    n_lines = params.synthetic_data.n_train if params.synthetic_data.on_the_fly else len(data)
+    steps = math.ceil(n_lines / params.train_batch_size)
+    if strategy.num_replicas_in_sync == 1:
+        return batches(lines_of(None, params.seed), params.train_batch_size, params.seed), steps
+    per_replica = per_replica_batch_size(params.train_batch_size, strategy, "train_batch_size")
+
+    def worker_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        seed = params.seed + context.input_pipeline_id
+        return batches(lines_of(context, seed), per_replica, seed)
+
+    return strategy.distribute_datasets_from_function(worker_batches), steps
 
 
-def train(params: Params, run: Any = None) -> dict[str, Any]:
+def train(params: Params, run: Any = None, callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, Any]:
     """Train, evaluate and export the model described by ``params``; return the final figures.
 
-    ``run`` is the sacred run (metrics are logged to it) or None.
+    ``run`` is the sacred run (metrics are logged to it) or None; ``callbacks`` are added to
+    Keras' ``fit``. With ``distribution.strategy`` multi_worker, every worker of the cluster runs
+    this; only the chief writes into ``output_model_dir`` and logs to ``run``, the others write
+    their by-products to a temporary folder, removed at the end.
     """
     started = time.perf_counter()
-    keras.utils.set_random_seed(params.seed)
-    ensure_data(params)
-    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
-    output = Path(params.output_model_dir)
-    check_output_dir(params, alphabet)
-    output.mkdir(parents=True, exist_ok=True)
-    params.to_json_file(output / PARAMS_FILENAME)
-    alphabet.to_json_file(output / ALPHABET_FILENAME)
+    # multi_worker's strategy must exist before TensorFlow runs anything in the process
+    strategy = make_strategy(params.distribution)
+    chief = is_chief(params.distribution)
+    if strategy.num_replicas_in_sync > 1:
+        per_replica_batch_size(params.train_batch_size, strategy, "train_batch_size")
+    with worker_output(params, chief) as local_params:
+        return _train(local_params, run if chief else None, list(callbacks), strategy, chief, started)
 
-    train_data, eval_data = data_preprocessing(params, alphabet)
-    inference_model = get_model_inference(params, alphabet.n_classes)
-    train_model = get_model_train(params, inference_model)
-    train_model.optimizer.build(train_model.trainable_variables)
-    state = TrainingState(train_model, output, params.keep_max_models)
+
+def _train(
+    params: Params,
+    run: Any,
+    user_callbacks: list[keras.callbacks.Callback],
+    strategy: tf.distribute.Strategy,
+    chief: bool,
+    started: float,
+) -> dict[str, Any]:
+    keras.utils.set_random_seed(params.seed)
+    with StepWithWorkers(strategy, "generating the data"):
+        if chief:  # first, so that workers sharing its storage find the data instead of writing it too
+            ensure_data(params)
+    with StepWithWorkers(strategy, "checking the data"):
+        ensure_data(params)
+        alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+        output = Path(params.output_model_dir)
+        check_output_dir(params, alphabet)
+        output.mkdir(parents=True, exist_ok=True)
+        params.to_json_file(output / PARAMS_FILENAME)
+        alphabet.to_json_file(output / ALPHABET_FILENAME)
+        if params.synthetic_data.on_the_fly:  # training lines are rendered on the fly
+            train_data, eval_data = None, preprocess_csv(params.csv_files_eval, params, alphabet, "eval")
+        else:
+            train_data, eval_data = data_preprocessing(params, alphabet)
+    n_train = params.synthetic_data.n_train if train_data is None else len(train_data)
+
+    with strategy.scope():
+        inference_model = get_model_inference(params, alphabet.n_classes)
+        train_model = get_model_train(params, inference_model)
+        train_model.optimizer.build(train_model.trainable_variables)
+        state = TrainingState(train_model, output, params.keep_max_models)
+    if params.distribution.lr_scaling != "none":
+        train_model.optimizer.learning_rate = scaled_learning_rate(params)
+        LOGGER.info(
+            "learning rate %g scaled (%s) to %g for a global batch of %d lines (base %d)",
+            params.learning_rate, params.distribution.lr_scaling, scaled_learning_rate(params),
+            params.train_batch_size, params.distribution.base_batch_size,
+        )  # fmt: skip
     loader = CustomLoaderCallback(output, state)
     loader.set_model(train_model)
-    initial_epoch = loader.restore() if params.restore_model else 0
+    with StepWithWorkers(strategy, "restoring the checkpoint"):
+        if params.restore_model and chief:  # the other workers receive what the chief restored
+            loader.restore()
+    broadcast_from_chief(strategy, checkpoint_variables(state.checkpoint), chief)
+    initial_epoch = int(state.epoch.numpy())
 
-    evaluator = Evaluator(inference_model, params, alphabet)
+    evaluator = Evaluator(inference_model, params, alphabet, strategy)
     evaluation = EvaluationCallback(evaluator, eval_data, params.evaluate_every_epoch, params.n_epochs)
 
     def export(info: dict[str, Any]) -> Path:
@@ -197,25 +284,30 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 "val_cer", factor=params.reduce_lr_factor, patience=params.reduce_lr_patience,
-                min_lr=params.min_learning_rate, verbose=1,
+                min_lr=params.min_learning_rate, mode="min", verbose=1,
             )
         )  # fmt: skip
     if params.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, verbose=1))
-    saver = CustomSavingCallback(output, params.save_interval, state, export_best=export, evaluation=evaluation)
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_cer", patience=params.early_stopping_patience, mode="min", verbose=1)
+        )
+    saver = CustomSavingCallback(
+        output, params.save_interval, state, export_best=export if chief else None, evaluation=evaluation
+    )
     callbacks += [saver, CustomPredictionSaverCallback(output, params, evaluation)]
-    if params.tensorboard:
+    if params.tensorboard and chief:
         callbacks.append(LRTensorBoard(str(output / "tensorboard")))
     if run is not None:
         callbacks.append(SacredMetricsLogger(run))
+    callbacks += user_callbacks
 
     LOGGER.info(
         "training on %d lines, evaluating on %d; %d parameters; epochs %d..%d",
-        len(train_data), len(eval_data), inference_model.count_params(), initial_epoch + 1, params.n_epochs,
+        n_train, len(eval_data), inference_model.count_params(), initial_epoch + 1, params.n_epochs,
     )  # fmt: skip
     try:
         if initial_epoch < params.n_epochs:
-            dataset, steps_per_epoch = _training_dataset(train_data, params)
+            dataset, steps_per_epoch = _training_dataset(train_data, params, alphabet, initial_epoch, strategy)
             with sigterm_as_interrupt():
                 train_model.fit(
                     dataset,
@@ -227,13 +319,23 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
                     shuffle=False,
                 )
     except KeyboardInterrupt:
-        save_on_interrupt(state)
+        if chief:
+            save_on_interrupt(state)
+        else:
+            LOGGER.warning("interrupted; the chief keeps the checkpoints")
         raise
     except tf.errors.OpError as error:
+        if isinstance(error, CLUSTER_ERRORS) and strategy_workers(strategy) > 1:
+            cause = (error.message or type(error).__name__).splitlines()[0]
+            saved = save_progress(state) if chief else "the chief keeps the checkpoints"
+            raise TrainingError(
+                f"lost contact with another worker of the cluster ({cause}); {saved}; "
+                "restart every worker with restore_model=true"
+            ) from None
         reason = input_failure(error)
         if reason is None:
             raise
-        saved = save_progress(state)
+        saved = save_progress(state) if chief else "the chief keeps the checkpoints"
         raise DataError(
             f"a training image could not be read during training ({reason}); was it changed or deleted after "
             f"the checks? {saved}; fix the data and resume with restore_model=true"
@@ -241,25 +343,32 @@ def train(params: Params, run: Any = None) -> dict[str, Any]:
     train_seconds = time.perf_counter() - started
 
     final = evaluator.evaluate(eval_data)
-    final_export = export(
-        {"epoch": int(state.epoch.numpy()), "metrics": _figures(final.metrics), "reason": "end of training"}
-    )
     write_predictions(output / "predictions" / "final.csv", final, params.csv_delimiter)
-
-    predictor = PredictionModel(output / EXPORTS_FOLDER)
-    shown = eval_data.paths[: params.n_shown_predictions]
-    exported = predictor.predict(shown) if shown else None
+    final_export = best_export = exported = None
+    with StepWithWorkers(strategy, "exporting the model"):  # the other workers stay until the chief is done
+        if chief:
+            final_export = export(
+                {"epoch": int(state.epoch.numpy()), "metrics": _figures(final.metrics), "reason": "end of training"}
+            )
+            predictor = PredictionModel(output / EXPORTS_FOLDER)
+            best_export = predictor.export_dir
+            shown = eval_data.paths[: params.n_shown_predictions]
+            exported = predictor.predict(shown) if shown else None
     result = {
         **_figures(final.metrics),
         "eval_loss": final.loss,
         "epochs": int(state.epoch.numpy()),
-        "train_lines": len(train_data),
+        "train_lines": n_train,
         "eval_lines": len(eval_data),
         "train_seconds": round(train_seconds, 1),
-        "final_export": str(final_export),
-        "best_export": str(predictor.export_dir),
+        "final_export": str(final_export) if chief else None,
+        "best_export": str(best_export) if chief else None,
     }
-    _report(result, eval_data, exported)
+    if chief:
+        curves = save_training_curves(output, keras_history(getattr(train_model, "history", None)))
+        if curves is not None:
+            result["training_curves"] = str(curves)
+        _report(result, eval_data, exported)
     if run is not None:
         for key in ("cer", "wer", "line_accuracy"):
             run.log_scalar(f"final_{key}", result[key])

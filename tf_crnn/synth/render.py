@@ -1,152 +1,156 @@
-"""Render text lines as grayscale images with fonts available offline.
+"""Render a line of units with a font family, then degrade it like a scan.
 
-Fonts: Pillow's built-in scalable font (shipped inside Pillow), OpenCV's Hershey fonts (shipped
-inside OpenCV) and, optionally, any .ttf/.otf files of a folder the user names. Each line gets a
-random font, size, letter spacing, ink and paper shade, margins, blur and noise. Every line's
-random draws come from ``(seed, index)``, so a data set is reproducible line by line.
+Layout: words on one baseline, a font size per line, letter spacing (tracking) and word spacing
+(justified lines have wide gaps), a word or a run of words in another style of the family
+(bold, italic), typographic glyphs where the font has them (``fi``/``ffi`` ligatures, curly
+apostrophes, and TeX-style quotes: the units `````` and ``''`` drawn as “ and ”, as in the
+ground truth of UW3 and of many scanned books). The label is always the units, never the
+glyphs drawn for them.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
-from tqdm import tqdm
+from PIL import Image, ImageDraw
 
-from tf_crnn.io.csv_rows import write_csv_rows
-from tf_crnn.synth.text import TextSampler
+from tf_crnn.synth.degrade import Degradation, degrade
+from tf_crnn.synth.fonts import BOLD, BOLD_ITALIC, ITALIC, REGULAR, Face, Family, FontLibrary
 
-LOGGER = logging.getLogger(__name__)
-
-HERSHEY_FONTS = (
-    cv2.FONT_HERSHEY_SIMPLEX,
-    cv2.FONT_HERSHEY_DUPLEX,
-    cv2.FONT_HERSHEY_COMPLEX,
-    cv2.FONT_HERSHEY_TRIPLEX,
-    cv2.FONT_HERSHEY_COMPLEX_SMALL,
-)
-HERSHEY_CHARS = {chr(c) for c in range(32, 127)}
+TYPOGRAPHIC_QUOTES = (("``", "\u201c"), ("''", "\u201d"), ("`", "\u2018"), ("'", "\u2019"))
+LIGATURES = (("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"), ("fl", "\ufb02"))
+STYLE_P = {REGULAR: 0.68, BOLD: 0.12, ITALIC: 0.15, BOLD_ITALIC: 0.05}
 
 
 @dataclass(frozen=True)
-class FontChoice:
-    """A Pillow font file (None = Pillow's built-in font) or a Hershey font id."""
+class Layout:
+    """How one line is set: size in pixels, spacing, glyph variants and word styles."""
 
-    path: str | None = None
-    hershey: int | None = None
+    size: int
+    style: str
+    tracking: float  # extra pixels after every character
+    word_space: float  # factor on the width of a space
+    quotes: bool
+    ligatures: bool
+    word_styles: tuple[str, ...]
+
+
+def _words(units: Sequence[str]) -> list[str]:
+    """The line as words (strings) separated by single spaces (runs of spaces become empty words)."""
+    words, current = [], []
+    for unit in units:
+        if unit == " ":
+            words.append("".join(current))
+            current = []
+        else:
+            current.append(unit)
+    words.append("".join(current))
+    return words
+
+
+def _glyphs(word: str, face: Face, layout: Layout) -> str:
+    """The characters drawn for a word: typographic variants where the face has them."""
+    if layout.quotes:
+        for plain, fancy in TYPOGRAPHIC_QUOTES:
+            if plain in word and fancy in face.chars:
+                word = word.replace(plain, fancy)
+    if layout.ligatures:
+        for plain, ligature in LIGATURES:
+            if plain in word and ligature in face.chars:
+                word = word.replace(plain, ligature)
+    return word
 
 
 class LineRenderer:
-    """Draws a list of units as one line image (uint8, paper light, ink dark)."""
+    """Draws a list of units as a scanned-looking line image (uint8, paper light, ink dark)."""
 
-    def __init__(self, units: Sequence[str], font_dir: str | os.PathLike | None = None) -> None:
-        fonts = [FontChoice()]
-        if font_dir:
-            files = sorted(p for p in Path(font_dir).rglob("*") if p.suffix.lower() in {".ttf", ".otf"})
-            if not files:
-                raise FileNotFoundError(f"{font_dir}: no .ttf or .otf font files found")
-            fonts += [FontChoice(path=str(p)) for p in files]
-        self.pil_fonts = fonts
-        self.hershey_ok = set(units) <= HERSHEY_CHARS
+    def __init__(
+        self,
+        library: FontLibrary,
+        degradation: Degradation | None = None,
+        sizes: tuple[int, int] = (20, 48),
+    ) -> None:
+        self.library = library
+        self.degradation = degradation or Degradation()
+        self.sizes = sizes
 
-    def render(self, units: Sequence[str], rng: np.random.Generator) -> np.ndarray:
-        text = "".join(units)
-        if self.hershey_ok and rng.random() < 0.35:
-            image = self._render_hershey(text, rng)
+    def layout(self, family: Family, n_words: int, rng: np.random.Generator) -> Layout:
+        size = int(rng.integers(self.sizes[0], self.sizes[1] + 1))
+        styles = [s for s in STYLE_P if s in family.faces]
+        p = np.array([STYLE_P[s] for s in styles])
+        style = styles[int(rng.choice(len(styles), p=p / p.sum()))]
+        word_styles = [style] * n_words
+        if len(styles) > 1 and rng.random() < 0.2:
+            other = styles[int(rng.integers(len(styles)))]
+            start = int(rng.integers(n_words))
+            for i in range(start, min(n_words, start + int(rng.integers(1, 4)))):
+                word_styles[i] = other
+        tracking = rng.uniform(-0.03, 0.1) * size if rng.random() < 0.2 else 0.0
+        word_space = rng.uniform(1.0, 2.6) if rng.random() < 0.3 else rng.uniform(0.8, 1.25)
+        return Layout(size, style, tracking, word_space, rng.random() < 0.7, rng.random() < 0.5, tuple(word_styles))
+
+    def render(self, units: Sequence[str], family: Family, rng: np.random.Generator) -> np.ndarray:
+        words = _words(units)
+        layout = self.layout(family, len(words), rng)
+        faces = []
+        for word, style in zip(words, layout.word_styles):
+            face = family.face(style)
+            faces.append(face if face.covers(word) else family.face(REGULAR))
+        base = family.face(layout.style if family.face(layout.style).covers("".join(words)) else REGULAR)
+        if base.is_hershey:
+            ink, box = self._draw_hershey(words, faces, layout)
         else:
-            font = self.pil_fonts[int(rng.integers(len(self.pil_fonts)))]
-            image = self._render_pil(units, font, rng)
-        return _degrade(image, rng)
+            ink, box = self._draw_pil(words, faces, base, layout)
+        return degrade(ink, box, layout.size, rng, self.degradation)
 
-    def _render_pil(self, units: Sequence[str], choice: FontChoice, rng: np.random.Generator) -> np.ndarray:
-        size = int(rng.integers(18, 36))
-        font = ImageFont.truetype(choice.path, size) if choice.path else ImageFont.load_default(size)
-        ascent, descent = font.getmetrics()
-        spacing = float(rng.uniform(-0.5, 2.5)) if rng.random() < 0.5 else 0.0
-        advances = [font.getlength(u) + spacing for u in units]
-        margin_x = [int(rng.integers(2, 12)) for _ in range(2)]
-        margin_y = [int(rng.integers(1, 7)) for _ in range(2)]
-        width = int(np.ceil(sum(advances))) + sum(margin_x) + 2
-        height = ascent + descent + sum(margin_y)
-        paper = int(rng.integers(190, 256))
-        ink = int(rng.integers(0, 90))
-        canvas = Image.new("L", (width, height), paper)
+    def _draw_pil(self, words: list[str], faces: list[Face], base: Face, layout: Layout) -> tuple[np.ndarray, tuple]:
+        fonts = [face.pil_font(layout.size) for face in faces]
+        base_font = base.pil_font(layout.size)
+        ascent, descent = base_font.getmetrics()
+        space = base_font.getlength(" ") * layout.word_space
+        texts = [_glyphs(word, face, layout) for word, face in zip(words, faces)]
+        advances = []
+        for text, font in zip(texts, fonts):
+            if layout.tracking:
+                advances.append([font.getlength(c) + layout.tracking for c in text])
+            else:
+                advances.append([font.getlength(text)])
+        pad = layout.size // 2 + 4
+        width = int(sum(sum(a) for a in advances) + space * (len(words) - 1)) + 2 * pad
+        height = ascent + descent + 2 * pad
+        canvas = Image.new("L", (max(width, 1), height), 0)
         draw = ImageDraw.Draw(canvas)
-        x = float(margin_x[0])
-        if spacing == 0.0:
-            draw.text((x, margin_y[0]), "".join(units), font=font, fill=ink)
-        else:
-            for unit, advance in zip(units, advances):
-                draw.text((x, margin_y[0]), unit, font=font, fill=ink)
-                x += advance
-        return np.asarray(canvas)
+        baseline = pad + ascent
+        x = float(pad)
+        for text, font, steps in zip(texts, fonts, advances):
+            if layout.tracking:
+                for char, step in zip(text, steps):
+                    draw.text((x, baseline), char, font=font, fill=255, anchor="ls")
+                    x += step
+            elif text:
+                draw.text((x, baseline), text, font=font, fill=255, anchor="ls")
+                x += steps[0]
+            x += space
+        ink = np.asarray(canvas, dtype=np.float32) / 255.0
+        return ink, (baseline - ascent, baseline + descent)
 
-    def _render_hershey(self, text: str, rng: np.random.Generator) -> np.ndarray:
-        font = HERSHEY_FONTS[int(rng.integers(len(HERSHEY_FONTS)))]
-        if rng.random() < 0.3:
-            font |= cv2.FONT_ITALIC
-        scale = float(rng.uniform(0.6, 1.1))
-        thickness = int(rng.integers(1, 3))
-        (text_width, text_height), baseline = cv2.getTextSize(text, font, scale, thickness)
-        full_height = cv2.getTextSize("Ag|", font, scale, thickness)[0][1] + baseline
-        margin_x = [int(rng.integers(2, 12)) for _ in range(2)]
-        margin_y = [int(rng.integers(2, 7)) for _ in range(2)]
-        width = text_width + sum(margin_x)
-        height = full_height + baseline + sum(margin_y)
-        paper = int(rng.integers(190, 256))
-        ink = int(rng.integers(0, 90))
-        canvas = np.full((height, width), paper, np.uint8)
-        origin = (margin_x[0], margin_y[0] + full_height)
-        cv2.putText(canvas, text, origin, font, scale, ink, thickness, cv2.LINE_AA)
-        return canvas
-
-
-def _degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mild scan-like degradations: blur, noise, resolution loss."""
-    out = image.astype(np.float32)
-    if rng.random() < 0.3:
-        out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.3, 1.0)))
-    if rng.random() < 0.3:
-        h, w = out.shape
-        factor = float(rng.uniform(0.5, 0.9))
-        small = cv2.resize(out, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA)
-        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    if rng.random() < 0.5:
-        out += rng.normal(0.0, float(rng.uniform(2, 12)), out.shape)
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def generate_dataset(
-    out_dir: str | os.PathLike,
-    n: int,
-    units: Sequence[str],
-    seed: int = 1,
-    name: str = "train",
-    max_words: int = 6,
-    max_chars: int = 40,
-    font_dir: str | os.PathLike | None = None,
-    progress: bool = True,
-) -> Path:
-    """Write ``n`` line images to ``out_dir/<name>/`` and their labels to ``out_dir/<name>.csv``."""
-    out_dir = Path(out_dir)
-    image_dir = out_dir / name
-    image_dir.mkdir(parents=True, exist_ok=True)
-    sampler = TextSampler(units, max_words=max_words, max_chars=max_chars)
-    renderer = LineRenderer(units, font_dir)
-    rows = []
-    for index in tqdm(range(n), desc=f"rendering {name}", unit="line", disable=not progress):
-        rng = np.random.default_rng([seed, index])
-        line_units = sampler.sample(rng)
-        path = image_dir / f"{index:06d}.png"
-        cv2.imwrite(str(path), renderer.render(line_units, rng))
-        rows.append((path, line_units))
-    csv_path = out_dir / f"{name}.csv"
-    write_csv_rows(csv_path, rows)
-    LOGGER.info("wrote %d synthetic lines to %s", n, csv_path)
-    return csv_path
+    def _draw_hershey(self, words: list[str], faces: list[Face], layout: Layout) -> tuple[np.ndarray, tuple]:
+        scale = layout.size * 0.7 / 22.0
+        thickness = max(1, round(layout.size / 18))
+        (_, ascent), descent = cv2.getTextSize("Ag", faces[0].hershey, scale, thickness)
+        space = cv2.getTextSize(" ", faces[0].hershey, scale, thickness)[0][0] * layout.word_space
+        widths = [cv2.getTextSize(w, f.hershey, scale, thickness)[0][0] if w else 0 for w, f in zip(words, faces)]
+        pad = layout.size // 2 + 4
+        width = int(sum(widths) + space * (len(words) - 1)) + 2 * pad
+        height = ascent + descent + 2 * pad
+        canvas = np.zeros((height, max(width, 1)), np.uint8)
+        baseline = pad + ascent
+        x = float(pad)
+        for word, face, advance in zip(words, faces, widths):
+            if word:
+                cv2.putText(canvas, word, (round(x), baseline), face.hershey, scale, 255, thickness, cv2.LINE_AA)
+            x += advance + space
+        return canvas.astype(np.float32) / 255.0, (baseline - ascent, baseline + descent)

@@ -1,0 +1,102 @@
+"""What every subcommand shares: the output options, the outcome it returns and how it is printed.
+
+A subcommand module has ``NAME``, ``HELP`` (one line), ``DESCRIPTION``, ``EXAMPLES``,
+``add_arguments(parser)`` and ``run(args) -> Outcome``. It imports TensorFlow only inside ``run``,
+so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from tf_crnn.errors import TfCrnnError
+from tf_crnn.utils import progress
+
+
+class UsageError(TfCrnnError):
+    """The options do not make sense together: reported like argparse's own errors (usage, status 2)."""
+
+
+@dataclass
+class Outcome:
+    """What a command produced: ``document`` is printed for ``--json``, ``lines`` otherwise."""
+
+    document: dict[str, Any]
+    lines: Sequence[str] = field(default_factory=list)
+    code: int = 0
+
+
+def output_options() -> argparse.ArgumentParser:
+    """The options of every subcommand that choose how it talks: a parent parser."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("output")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--quiet", action="store_true", help="no progress bars and no messages, only errors")
+    choice.add_argument(
+        "--json", action="store_true", help="print one JSON document with the results on stdout (logs: stderr)"
+    )
+    return parent
+
+
+def examples(lines: Sequence[str]) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" if line else "" for line in lines)
+
+
+def add_command_parser(subparsers: Any, command: ModuleType) -> argparse.ArgumentParser:
+    """The subcommand's parser under ``tf-crnn``."""
+    return _filled(subparsers.add_parser(command.NAME, help=command.HELP, **_parser_options(command)), command)
+
+
+def standalone_parser(command: ModuleType, prog: str) -> argparse.ArgumentParser:
+    """A parser for one command alone (``python -m tf_crnn.predict``, ``hlp/prepare_iam.py``)."""
+    return _filled(argparse.ArgumentParser(prog=prog, **_parser_options(command)), command)
+
+
+def _parser_options(command: ModuleType) -> dict[str, Any]:
+    return {
+        "description": command.DESCRIPTION,
+        "epilog": examples(command.EXAMPLES),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "parents": [output_options()],
+    }
+
+
+def _filled(parser: argparse.ArgumentParser, command: ModuleType) -> argparse.ArgumentParser:
+    command.add_arguments(parser)
+    parser.set_defaults(command=command, parser=parser)
+    return parser
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Run the chosen command: 0 on success; one ``PROG: error: ...`` line and status 1 on a user error.
+
+    With ``--json`` anything a library prints goes to stderr, so stdout holds the one JSON document.
+    """
+    command, parser = args.command, args.parser
+    progress.configure(quiet=args.quiet, json=args.json, timestamps=getattr(command, "LOG_TIMESTAMPS", False))
+    stdout = sys.stdout
+    try:
+        with contextlib.redirect_stdout(sys.stderr if args.json else stdout):
+            outcome = command.run(args)
+    except UsageError as error:
+        parser.error(str(error))
+    except (TfCrnnError, OSError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        hint = getattr(command, "INTERRUPTED_HINT", "")
+        print(f"{parser.prog}: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(outcome.document, ensure_ascii=False, indent=2), file=stdout)
+    else:
+        for line in outcome.lines:
+            print(line, file=stdout)
+    return outcome.code

@@ -1,0 +1,77 @@
+"""``tf-crnn evaluate --model-dir DIR --csv FILE [--report DIR]``: CER, WER and line accuracy of a labelled CSV."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tf_crnn.cli.common import Outcome, UsageError
+
+NAME = "evaluate"
+HELP = "CER, WER and line accuracy of an exported model on a labelled CSV, and an HTML report"
+DESCRIPTION = (
+    "Transcribe every line of a labelled tf-crnn CSV with an exported model and give CER, WER and line "
+    "accuracy over the whole file. --report writes a self-contained HTML page (figures, CER by line length, "
+    "character confusions, the worst lines with their image and the differences marked)."
+)
+EXAMPLES = [
+    "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv",
+    "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --report report/   # report/index.html",
+    "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --output per_line.csv",
+    "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --lexicon words.txt",
+    "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --json   # {cer, wer, ...}",
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--csv", required=True, help="labelled tf-crnn CSV (path;|l|a|b|e|l|)")
+    parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
+    parser.add_argument("--report", metavar="DIR", help="write an HTML report to DIR/index.html")
+    parser.add_argument(
+        "--report-lines", type=int, default=50, metavar="N", help="lines with errors the report shows (default 50)"
+    )
+    parser.add_argument("--output", help="write one row per line (path, reference, prediction, ...) to this CSV")
+    parser.add_argument("--lexicon", help="words file: evaluate lexicon-constrained decoding")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--csv-delimiter", default=";")
+    parser.add_argument("--split-delimiter", default="|")
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    if args.batch_size < 1 or args.report_lines < 0:
+        raise UsageError("--batch-size must be >= 1 and --report-lines >= 0")
+    from tf_crnn.evaluate import evaluate_csv
+
+    figures, table = evaluate_csv(
+        args.csv, args.model_dir, args.batch_size, args.csv_delimiter, args.split_delimiter, lexicon=args.lexicon
+    )
+    document: dict = dict(figures)
+    lines = [
+        f"{figures['lines']} lines: CER {figures['cer']:.2%}  WER {figures['wer']:.2%}  "
+        f"line accuracy {figures['line_accuracy']:.2%}"
+    ]
+    if args.output:
+        table.sort_values("edit_distance", ascending=False, kind="stable").to_csv(args.output, index=False)
+        document["output"] = args.output
+    if args.report:
+        document["report"] = str(_write_report(args, table))
+        lines.append(f"report: {document['report']}")
+    return Outcome(document, lines)
+
+
+def _write_report(args: argparse.Namespace, table) -> Path:
+    from tf_crnn.export import read_export_info
+    from tf_crnn.loader import find_export
+    from tf_crnn.report import LineResult, write_report
+
+    export_dir = find_export(Path(args.model_dir))
+    lines = [LineResult(r.path, r.reference, r.prediction, float(r.confidence)) for r in table.itertuples()]
+    return write_report(
+        args.report,
+        lines,
+        data=args.csv,
+        model=str(export_dir),
+        model_info=read_export_info(export_dir),
+        decoding=f"lexicon {args.lexicon}" if args.lexicon else "greedy",
+        n_worst=args.report_lines,
+    )

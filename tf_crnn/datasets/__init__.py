@@ -1,0 +1,1 @@
+"""Preparation of public data sets into tf-crnn CSV files, alphabets and configs."""
