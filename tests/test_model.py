@@ -1,11 +1,18 @@
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tests.conftest import tiny_params
-from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
-from tf_crnn.model import ConvBlock, get_model_inference, get_model_train, make_optimizer
+from tf_crnn.callbacks import BadBatchGuard
+from tf_crnn.config import Alphabet
+from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, images_from_bytes
+from tf_crnn.errors import ConfigError
+from tf_crnn.export import decode_logits, export_saved_model
+from tf_crnn.loader import PredictionModel
+from tf_crnn.model import ConvBlock, get_model_inference, get_model_train, make_optimizer, precision_policy
 
 
 def test_conv_block_serialisation_round_trip():
@@ -79,3 +86,95 @@ def test_optimizer_option_is_used(tmp_path, name, cls):
     optimizer = make_optimizer(tiny_params(tmp_path, optimizer=name, learning_rate=0.05))
     assert type(optimizer).__name__ == cls
     assert float(optimizer.learning_rate) == pytest.approx(0.05)
+
+
+COMPUTE_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+
+
+def labelled_batch(n: int = 4, width: int = 48, seed: int = 0) -> dict[str, tf.Tensor]:
+    images = tf.random.stateless_uniform([n, 16, width, 1], seed=[seed, 1])
+    labels = tf.random.stateless_uniform([n, 3], seed=[seed, 2], minval=1, maxval=5, dtype=tf.int32)
+    return {IMAGES: images, WIDTHS: tf.fill([n], width), LABELS: labels, LABEL_LENGTH: tf.fill([n], 3)}
+
+
+def test_precision_policy_is_restored_even_on_error():
+    with pytest.raises(RuntimeError), precision_policy("mixed_bfloat16"):
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        raise RuntimeError
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(
+        ConfigError, match="precision must be one of float32, mixed_float16, mixed_bfloat16, got 'fp16'"
+    ):
+        tiny_params(Path("."), precision="fp16")
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])  # float32: see test_export.py
+def test_mixed_precision_trains_and_exports_float32_predictions_equal_to_in_memory(tmp_path, tiny_dataset, precision):
+    keras.utils.set_random_seed(0)
+    params = tiny_params(tmp_path, precision=precision, learning_rate=1e-4)
+    alphabet = Alphabet(tiny_dataset["alphabet"])
+    inference = get_model_inference(params, alphabet.n_classes)
+    assert keras.mixed_precision.global_policy().name == "float32"  # nothing leaks out of the model
+    assert inference.get_layer("conv_block_0").compute_dtype == COMPUTE_DTYPES[precision]
+    assert inference.get_layer("bilstm_0").compute_dtype == COMPUTE_DTYPES[precision]
+    assert all(w.dtype == "float32" for w in inference.weights)
+    model = get_model_train(params, inference)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
+    for step in range(3):
+        logs = model.train_on_batch(labelled_batch(seed=step), tf.zeros([4]), return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["bad_batches"] == 0
+    logits = inference.get_layer("logits")  # sharpen the output so the transcriptions are long and varied
+    logits.kernel.assign(np.random.default_rng(1).normal(0, 4, logits.kernel.shape))
+    logits.bias.assign(np.zeros(logits.bias.shape))
+
+    export_dir = export_saved_model(inference, params, alphabet, tmp_path / "export")
+    paths = sorted(str(p) for p in (tiny_dataset["root"] / "eval").glob("*.png"))[:6]
+    images, widths = images_from_bytes(tf.constant([Path(p).read_bytes() for p in paths]), params)
+    in_memory = tf.function(inference)({IMAGES: images, WIDTHS: widths})  # a graph, as in the export
+    decoded = decode_logits(in_memory, widths, widths, params, tf.constant(alphabet.code_to_unit))
+    texts = [t.decode() for t in decoded["texts"].numpy()]
+    exported = PredictionModel(export_dir).predict(paths)
+    network = tf.saved_model.load(str(export_dir)).signatures["network"](images=images, widths=widths)["logits"]
+    assert in_memory.dtype == network.dtype == tf.float32 and exported.confidences.dtype == np.float32
+    np.testing.assert_allclose(network.numpy(), in_memory.numpy(), atol=0.05)  # 16-bit rounding, fused or not
+    assert sum(len(t) for t in texts) > 10 and exported.texts == texts
+    np.testing.assert_allclose(exported.confidences, decoded["confidences"].numpy(), rtol=0.05)
+
+
+def test_a_float16_overflow_halves_the_loss_scale_and_is_not_a_bad_batch(tmp_path):
+    keras.utils.set_random_seed(0)
+    params = tiny_params(tmp_path, precision="mixed_float16", learning_rate=0.01)
+    model = get_model_train(params, get_model_inference(params, n_classes=5))
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.dynamic_scale.assign(2.0**40)  # float16 gradients overflow at this scale
+    weights = [w.numpy() for w in model.weights]
+    guard = BadBatchGuard(max_bad_batches=1)  # one bad batch would stop training
+    batches = tf.data.Dataset.from_tensors((labelled_batch(), tf.zeros([4]))).repeat()
+    logs = model.fit(batches, steps_per_epoch=3, epochs=1, verbose=0, callbacks=[guard]).history
+    assert logs["bad_batches"] == [0.0] and logs["loss_scale"] == [2.0**37]
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(weights, model.weights))  # incl. BN statistics
+    model.fit(batches, steps_per_epoch=30, epochs=1, verbose=0, callbacks=[guard])
+    assert int(model.bad_batches.numpy()) == 0 and float(model.optimizer.dynamic_scale.numpy()) < 2.0**16
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(weights, model.weights))
+
+    broken = labelled_batch()
+    broken[IMAGES] = tf.tensor_scatter_nd_update(broken[IMAGES], [[1, 3, 5, 0]], [np.nan])
+    model.train_on_batch(broken, tf.zeros([4]))  # a NaN loss is a bad batch whatever the loss scale
+    assert int(model.bad_batches.numpy()) == 1
+
+
+def test_xla_compiled_training_step_learns_and_still_skips_non_finite_batches(tmp_path):
+    keras.utils.set_random_seed(0)
+    params = tiny_params(tmp_path, jit_compile=True, learning_rate=0.01)
+    model = get_model_train(params, get_model_inference(params, n_classes=5))
+    assert model.xla
+    x = labelled_batch()
+    first = model.train_on_batch(x, tf.zeros([4]), return_dict=True)["loss"]
+    for _ in range(15):
+        last = model.train_on_batch(x, tf.zeros([4]), return_dict=True)["loss"]
+    assert last < first
+    weights = [w.numpy() for w in model.weights]
+    x[IMAGES] = tf.tensor_scatter_nd_update(x[IMAGES], [[0, 0, 0, 0]], [np.inf])
+    model.train_on_batch(x, tf.zeros([4]))
+    assert int(model.bad_batches.numpy()) == 1
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(weights, model.weights))

@@ -23,6 +23,7 @@ from tf_crnn.errors import AlphabetError, ConfigError, DataError
 from tf_crnn.io.csv_rows import RowProblem, raise_for_problems, read_csv_rows
 
 OPTIMIZERS = ("adam", "rms", "ada")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 INVALID_ROW_POLICIES = ("error", "drop")
 PARAMS_FILENAME = "params.json"
 ALPHABET_FILENAME = "alphabet.json"
@@ -89,6 +90,47 @@ class SyntheticData:
     @property
     def enabled(self) -> bool:
         return self.n_train > 0
+
+
+@dataclass
+class Augmentation:
+    """Strengths of the training-time augmentations besides rotation and slant; 0 turns one off.
+
+    Pixel strengths are in model-input pixels (after resizing to ``input_shape[0]``), so they mean
+    the same for scans of any resolution. Every value is the largest one drawn: each line draws
+    its own strength uniformly up to it (symmetrically for signed effects).
+    """
+
+    brightness: float = 0.1  # intensity shift in [-b, b]
+    contrast: float = 0.3  # ink-to-background difference scaled by a factor in [1 - c, 1 + c]
+    gamma: float = 0.3  # ink intensities raised to a power in [exp(-g), exp(g)]
+    noise: float = 0.03  # Gaussian noise of standard deviation in [0, n]
+    blur: float = 0.5  # Gaussian blur of sigma in [0, b] px
+    erosion_dilation: float = 0.5  # strokes thinned or thickened by up to this many px
+    elastic: float = 0.0  # smooth random displacements of up to this many px
+    perspective: float = 0.0  # corners moved by up to this fraction of the line height
+    pad_left_right: int = 8  # background columns added on each side, 0..p
+    shift_vertical: float = 2.0  # vertical shift in [-s, s] px
+
+    def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"augmentation.{item.name} must be a number >= 0 (0 = off), got {value!r}")
+        if not isinstance(self.pad_left_right, int):
+            raise ConfigError(
+                f"augmentation.pad_left_right must be a whole number of pixels, got {self.pad_left_right!r}"
+            )
+        for item in dataclasses.fields(self):
+            if item.type == "float":
+                setattr(self, item.name, float(getattr(self, item.name)))
+        for name, limit, why in (
+            ("contrast", 1.0, "a factor of 1 - contrast must stay positive"),
+            ("perspective", 0.5, "corners would cross"),
+            ("erosion_dilation", 3.0, "strokes would vanish or merge"),
+        ):
+            if getattr(self, name) >= limit:
+                raise ConfigError(f"augmentation.{name} must be below {limit} ({why}), got {getattr(self, name)!r}")
 
 
 # -- distribution (issue 8) ------------------------------------------------------------------------
@@ -225,6 +267,11 @@ class Params:
     # Output
     output_model_dir: str = "output"
     restore_model: bool = False
+    # --- Speed (issue 7): augmentation strengths, width bucketing, precision, XLA ---
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    n_width_buckets: int = 16
+    precision: str = "float32"
+    jit_compile: bool = False
     # Distribution over devices and machines (issue 8)
     distribution: Distribution = field(default_factory=Distribution)
 
@@ -450,6 +497,18 @@ class Params:
             raise ConfigError(f"reduce_lr_factor must be in (0, 1), got {self.reduce_lr_factor}")
         if self.data_augmentation_max_rotation < 0 or self.data_augmentation_max_slant < 0:
             raise ConfigError("data_augmentation_max_rotation and data_augmentation_max_slant must be >= 0")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if (
+            isinstance(self.n_width_buckets, bool)
+            or not isinstance(self.n_width_buckets, int)
+            or self.n_width_buckets < 1
+        ):
+            raise ConfigError(
+                f"n_width_buckets must be a positive integer (1 = no bucketing), got {self.n_width_buckets!r}"
+            )
+        if not isinstance(self.jit_compile, bool):
+            raise ConfigError(f"jit_compile must be true or false, got {self.jit_compile!r}")
         if self.num_beam_paths > self.beam_width:
             raise ConfigError(f"num_beam_paths ({self.num_beam_paths}) cannot exceed beam_width ({self.beam_width})")
         # -- issue 3: synthetic lines on the fly
@@ -722,6 +781,7 @@ class Alphabet:
 __all__ = [
     "Alphabet",
     "AlphabetError",
+    "Augmentation",
     "ConfigError",
     "DataError",
     "Distribution",

@@ -5,11 +5,18 @@ logits; the training model adds the labels and outputs each sample's CTC loss, c
 sample's true number of time steps only (padding is never read as text). The training model's
 step skips (and counts) batches whose loss or gradients are not finite, so one NaN never reaches
 the weights.
+
+``Params.precision`` picks the Keras dtype policy of the layers ("mixed_bfloat16", "mixed_float16":
+computations in 16 bits, weights in float32); the logits, the softmax of the decoders, the CTC loss
+and BatchNormalization's statistics stay float32, so models take and give float32 tensors under
+every policy. ``Params.jit_compile`` compiles the training step's forward and backward pass with XLA.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import keras
 import numpy as np
@@ -23,6 +30,7 @@ LOGGER = logging.getLogger(__name__)
 
 LOGITS = "logits"
 BAD_BATCHES = "bad_batches"
+LOSS_SCALE = "loss_scale"
 MAX_LOGGED_PATHS = 10
 
 
@@ -180,10 +188,12 @@ def identity_loss(y_true, y_pred):
 
 
 def get_crnn_output(input_images, widths, parameters: Params, n_classes: int):
-    """Pass images through the CRNN; return logits [B, T, n_classes].
+    """Pass images through the CRNN; return float32 logits [B, T, n_classes].
 
-    Built under a strategy with several replicas, BatchNormalization is synchronised across them
-    when ``distribution.sync_batch_norm`` is on.
+    Layers compute in Keras' global dtype policy (see :func:`precision_policy`); the last Dense is
+    float32 whatever the policy, so softmax and CTC never see 16-bit logits. Built under a strategy
+    with several replicas, BatchNormalization is synchronised across them when
+    ``distribution.sync_batch_norm`` is on.
     """
     p = parameters
     x = input_images
@@ -206,6 +216,21 @@ def get_crnn_output(input_images, widths, parameters: Params, n_classes: int):
     return layers.Dense(n_classes, name=LOGITS, dtype="float32")(x)
 
 
+@contextlib.contextmanager
+def precision_policy(precision: str) -> Iterator[None]:
+    """Make ``precision`` Keras' global dtype policy while layers are built, then restore the previous one.
+
+    Layers keep the policy they were built with, so nothing else (tests, exports, other models)
+    inherits it.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def _inputs(parameters: Params) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     height = parameters.input_shape[0]
     images = keras.Input((height, None, parameters.input_channels), name=IMAGES)
@@ -214,10 +239,12 @@ def _inputs(parameters: Params) -> tuple[keras.KerasTensor, keras.KerasTensor]:
 
 
 def get_model_inference(parameters: Params, n_classes: int, weights_path: str | None = None) -> keras.Model:
-    """Model ``{images, widths} -> logits``; optionally loads weights (``.weights.h5``)."""
-    images, widths = _inputs(parameters)
-    logits = get_crnn_output(images, widths, parameters, n_classes)
-    model = keras.Model({IMAGES: images, WIDTHS: widths}, logits, name="crnn")
+    """Model ``{images, widths} -> logits`` (float32 in and out, computing in ``parameters.precision``);
+    optionally loads weights (``.weights.h5``)."""
+    with precision_policy(parameters.precision):
+        images, widths = _inputs(parameters)
+        logits = get_crnn_output(images, widths, parameters, n_classes)
+        model = keras.Model({IMAGES: images, WIDTHS: widths}, logits, name="crnn")
     if weights_path:
         model.load_weights(weights_path)
     return model
@@ -231,6 +258,11 @@ class SkipNonFiniteModel(keras.Model):
     the current run of them (reset by a good batch); the paths of a skipped batch's lines are
     logged when the dataset carries them (``path`` feature).
 
+    With a loss-scaling optimizer (float16), non-finite gradients of a finite loss while the loss
+    scale is above 1 are a float16 overflow, not a bad batch: the batch is not applied, the loss
+    scale is halved, and nothing is counted. ``xla`` compiles the forward and backward pass with
+    XLA (the skip logic and its logging stay outside, as XLA cannot log).
+
     The step is the same under a ``tf.distribute`` strategy and without one: each replica's loss is
     its lines' summed CTC loss over the number of lines of the whole (global) batch, so the
     replicas' gradients, which the optimizer sums, are exactly one device's gradient of the batch
@@ -239,11 +271,13 @@ class SkipNonFiniteModel(keras.Model):
     synchronise the optimizer's all-reduce inside a branch taken in replica context.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, xla: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.bad_batches = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_batches")
         self.consecutive_bad_batches = tf.Variable(0, dtype=tf.int64, trainable=False, name="consecutive_bad_batches")
         self.good_loss = keras.metrics.Mean(name="loss")
+        self.xla = xla
+        self._forward_backward = tf.function(self._losses_and_gradients, jit_compile=True) if xla else None
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Build (loss, optimizer) from the model's own input specs rather than from a batch.
@@ -257,50 +291,84 @@ class SkipNonFiniteModel(keras.Model):
             data_batch = ({t.name: t for t in self.inputs}, keras.KerasTensor((None,), "float32"), None)
         super()._maybe_symbolic_build(data_batch=data_batch)
 
-    def train_step(self, data):
-        features = dict(data[0])
-        paths = features.pop(PATHS, None)
-        replica = tf.distribute.get_replica_context()
-        before = [tf.identity(v.value) for v in self.non_trainable_variables]
-        lines = tf.cast(tf.shape(features[WIDTHS])[0], tf.float32)
-        global_lines = replica.all_reduce(tf.distribute.ReduceOp.SUM, lines)
+    def _losses_and_gradients(self, features, global_lines):
         with tf.GradientTape() as tape:
             losses = self(features, training=True)
             loss = ops.sum(losses) / ops.maximum(global_lines, 1.0)
             scaled = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients if g is not None])
-        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(losses)))
-        bad_replicas, global_loss = tf.unstack(
-            replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.stack([1.0 - tf.cast(finite, tf.float32), loss]))
-        )
+        return losses, loss, tape.gradient(scaled, self.trainable_variables)
+
+    @property
+    def _loss_scaled(self) -> bool:
+        return isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+
+    def train_step(self, data):
+        features = dict(data[0])
+        paths = features.pop(PATHS, None)
+        if not self.optimizer.built:  # the loss scale must exist before the loss is scaled
+            self.optimizer.build(self.trainable_variables)
+        replica = tf.distribute.get_replica_context()
+        before = [tf.identity(v.value) for v in self.non_trainable_variables]
+        lines = tf.cast(tf.shape(features[WIDTHS])[0], tf.float32)
+        global_lines = replica.all_reduce(tf.distribute.ReduceOp.SUM, lines)
+        compute = self._forward_backward or self._losses_and_gradients
+        losses, loss, gradients = compute(features, global_lines)
+        finite_gradients = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients if g is not None])
+        finite_loss = tf.reduce_all(tf.math.is_finite(losses))
+        counts = tf.stack([1.0 - tf.cast(finite_loss, tf.float32), 1.0 - tf.cast(finite_gradients, tf.float32), loss])
+        bad_losses, bad_gradients, global_loss = tf.unstack(replica.all_reduce(tf.distribute.ReduceOp.SUM, counts))
+        finite = tf.logical_and(finite_loss, finite_gradients)
         replica.merge_call(
-            self._apply_or_skip, args=(bad_replicas == 0, gradients, global_loss, before, finite, losses, paths)
+            self._apply_or_skip,
+            args=(bad_losses == 0, bad_gradients == 0, gradients, global_loss, before, finite, losses, paths),
         )
         logs = {"loss": self.good_loss.result(), BAD_BATCHES: tf.cast(self.bad_batches, tf.float32)}
+        if self._loss_scaled:
+            logs[LOSS_SCALE] = tf.cast(self.optimizer.dynamic_scale, tf.float32)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras averages each output over its axis 0 across workers, which a scalar lacks
             # (tensorflow/tensorflow#72388); the values are the same on every replica.
             logs = {name: value[None] for name, value in logs.items()}
         return logs
 
-    def _apply_or_skip(self, strategy, all_finite, gradients, global_loss, before, finite, losses, paths) -> None:
-        """Cross-replica: apply every replica's gradients, or restore every replica's state."""
+    def _apply_or_skip(
+        self, strategy, losses_finite, gradients_finite, gradients, global_loss, before, finite, losses, paths
+    ) -> None:
+        """Cross-replica: apply every replica's gradients, halve the loss scale on a float16 overflow
+        (every replica restored), or skip the batch (every replica restored)."""
         call = strategy.extended.call_for_each_replica
-        tf.cond(
-            strategy.experimental_local_results(all_finite)[0],
-            lambda: call(self._apply, args=(gradients, global_loss)),
-            lambda: call(self._skip, args=(before, finite, losses, paths)),
-        )
+        losses_finite = strategy.experimental_local_results(losses_finite)[0]
+        gradients_finite = strategy.experimental_local_results(gradients_finite)[0]
+
+        def apply() -> None:
+            call(self._apply, args=(gradients, global_loss))
+
+        def skip() -> None:
+            call(self._skip, args=(before, finite, losses, paths))
+
+        if not self._loss_scaled:
+            tf.cond(losses_finite & gradients_finite, apply, skip)
+            return
+        overflow = losses_finite & tf.logical_not(gradients_finite) & (self.optimizer.dynamic_scale > 1.0)
+
+        def scale_down() -> None:
+            call(self._restore, args=(before,))
+            self.optimizer.step_counter.assign(0)
+            self.optimizer.dynamic_scale.assign(self.optimizer.dynamic_scale * 0.5)
+
+        tf.cond(losses_finite & gradients_finite, apply, lambda: tf.cond(overflow, scale_down, skip))
 
     def _apply(self, gradients, global_loss) -> None:
         self.optimizer.apply(gradients, self.trainable_variables)
         self.good_loss.update_state(global_loss)
         self.consecutive_bad_batches.assign(0)
 
-    def _skip(self, before, finite, losses, paths) -> None:
+    def _restore(self, before) -> None:
         for variable, value in zip(self.non_trainable_variables, before):
             variable.assign(value)
+
+    def _skip(self, before, finite, losses, paths) -> None:
+        self._restore(before)
         self.bad_batches.assign_add(1)
         self.consecutive_bad_batches.assign_add(1)
         if paths is not None:
@@ -326,27 +394,39 @@ def get_model_train(parameters: Params, inference_model: keras.Model) -> keras.M
     """Model ``{images, widths, labels, label_length} -> per-sample CTC loss``, compiled.
 
     It shares every layer with ``inference_model``, so training one trains the other. Its step
-    skips non-finite batches (see :class:`SkipNonFiniteModel`).
+    skips non-finite batches (see :class:`SkipNonFiniteModel`); with ``jit_compile`` its forward and
+    backward pass are compiled by XLA. The CTC loss is float32 under every precision.
     """
     images, widths = _inputs(parameters)
     labels = keras.Input((None,), dtype="int32", name=LABELS)
     label_length = keras.Input((), dtype="int32", name=LABEL_LENGTH)
     logits = inference_model({IMAGES: images, WIDTHS: widths})
-    loss = CTCLoss(parameters.width_reduction, name="ctc_loss")(labels, logits, label_length, widths)
+    loss = CTCLoss(parameters.width_reduction, name="ctc_loss", dtype="float32")(labels, logits, label_length, widths)
     model = SkipNonFiniteModel(
-        {IMAGES: images, WIDTHS: widths, LABELS: labels, LABEL_LENGTH: label_length}, loss, name="crnn_train"
+        {IMAGES: images, WIDTHS: widths, LABELS: labels, LABEL_LENGTH: label_length},
+        loss,
+        name="crnn_train",
+        xla=parameters.jit_compile,
     )
     model.compile(optimizer=make_optimizer(parameters), loss=identity_loss, jit_compile=False)
     return model
 
 
 def make_optimizer(parameters: Params) -> keras.optimizers.Optimizer:
-    """The optimizer named in the config (adam, rms = RMSprop, ada = Adadelta), clipping gradients if asked."""
+    """The optimizer named in the config (adam, rms = RMSprop, ada = Adadelta), clipping gradients if asked.
+
+    Under ``mixed_float16`` it is wrapped in a dynamic LossScaleOptimizer, so small float16 gradients
+    do not underflow to 0 (bfloat16 has float32's range and needs no scaling).
+    """
     kwargs = {"learning_rate": parameters.learning_rate}
     if parameters.gradient_clipnorm > 0:
         kwargs["clipnorm"] = parameters.gradient_clipnorm
     if parameters.optimizer == "adam":
-        return keras.optimizers.Adam(**kwargs)
-    if parameters.optimizer == "rms":
-        return keras.optimizers.RMSprop(**kwargs)
-    return keras.optimizers.Adadelta(**kwargs)
+        optimizer = keras.optimizers.Adam(**kwargs)
+    elif parameters.optimizer == "rms":
+        optimizer = keras.optimizers.RMSprop(**kwargs)
+    else:
+        optimizer = keras.optimizers.Adadelta(**kwargs)
+    if parameters.precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

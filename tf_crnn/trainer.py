@@ -35,7 +35,7 @@ from tf_crnn.callbacks import (
     write_predictions,
 )
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-from tf_crnn.data_handler import LABELS, decoded_lines, lines_to_batches
+from tf_crnn.data_handler import LABELS, decoded_lines, lines_to_batches, width_bucket_boundaries
 from tf_crnn.distribute import (
     CLUSTER_ERRORS,
     StepWithWorkers,
@@ -178,6 +178,8 @@ def _training_dataset(
             seed=seed,
             bucket_by_width=params.bucket_by_width,
             include_paths=True,
+            bucket_boundaries=None if data is None else width_bucket_boundaries(params, data.widths),
+            pad_to_bucket_boundary=params.jit_compile,  # XLA compiles once per shape: keep the shapes few
         )
         return dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
 

@@ -1,0 +1,100 @@
+"""Padding and training speed with and without width buckets, on the real early printed books, in one run.
+
+Usage: python bench/bucketing.py [--quick] [--no-record]
+
+The fraction of the pixels of the training batches that are padding (one epoch of the 840 lines of
+../shared/data/early-printed-books/train.csv, batch 32, input_shape [32, 1024]): padding every line
+to the maximal width (the original tf-crnn), random batches padded to their widest line, the previous
+equal-width buckets, and buckets at the quantiles of the lines' widths (the default, 16 buckets).
+Then training lines/s of one default model on the bucketed and the unbucketed stream, alternated
+twice so that a change in the machine's load affects both alike. Targets: padding under 15%,
+bucketed training at least 1.5x unbucketed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+
+def padding_fraction(batches) -> float:
+    pixels = real = 0
+    for batch in batches:
+        pixels += int(batch["images"].shape[0] * batch["images"].shape[2])
+        real += int(batch["widths"].numpy().sum())
+    return 1 - real / pixels
+
+
+def main() -> None:
+    args = common.parser(__doc__).parse_args()
+    folder = common.workdir(args)
+    import keras
+    import numpy as np
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.data_handler import decoded_lines, lines_to_batches, width_bucket_boundaries
+    from tf_crnn.model import get_model_inference, get_model_train
+
+    csv_file, alphabet_file = common.early_printed_books(folder)
+    overrides = dict(lookup_alphabet_file=str(alphabet_file), input_shape=[32, 1024], max_chars_per_string=120)
+    params = common.default_params(folder / "output", **overrides)
+    data = common.prepared(csv_file, params)
+    batch = params.train_batch_size
+
+    def epoch(bucket: bool, boundaries=None, augment: bool = False) -> float:
+
+        lines = decoded_lines(data, params, use_labels=True, shuffle=True, seed=1)
+        return padding_fraction(
+            lines_to_batches(
+                lines, params, batch_size=batch, data_augmentation=augment, bucket_by_width=bucket,
+                bucket_boundaries=boundaries, seed=1,
+            )
+        )  # fmt: skip
+
+    widths = np.asarray(data.widths)
+    fixed = 1 - widths.sum() / (len(widths) * params.input_shape[1])
+    rows = [
+        [f"every line padded to input_shape width {params.input_shape[1]} (original tf-crnn)", f"{fixed:.1%}"],
+        ["random batches, padded to their widest line", f"{epoch(False):.1%}"],
+        ["8 equal-width buckets (before this change)", f"{epoch(True, width_bucket_boundaries(params, None, 8)):.1%}"],
+    ]
+    for n in (4, 8, 16, 32):
+        marker = " (default)" if n == params.n_width_buckets else ""
+        fraction = epoch(True, width_bucket_boundaries(params, data.widths, n))
+        rows.append([f"{n} buckets at the quantiles of the widths{marker}", f"{fraction:.1%}"])
+    default_boundaries = width_bucket_boundaries(params, data.widths)
+    rows.append(["default buckets, with augmentation (padding, slant)", f"{epoch(True, default_boundaries, True):.1%}"])
+    padding = common.table(["batches", "padded pixels"], rows)
+
+    keras.utils.set_random_seed(0)
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
+    warmup, steps = (2, 3) if args.quick else (8, 30)
+    speeds: dict[bool, list[float]] = {False: [], True: []}
+    for bucket in (False, True, False, True):
+        stream = common.training_batches(data, params, bucket_by_width=bucket)
+        speeds[bucket].append(common.train_lines_per_second(model, stream, batch, steps, warmup))
+    unbucketed, bucketed = statistics.mean(speeds[False]), statistics.mean(speeds[True])
+    speed = common.table(
+        ["training stream", "lines/s (two runs)", "ratio"],
+        [
+            ["random batches", f"{unbucketed:.1f} ({', '.join(f'{s:.1f}' for s in speeds[False])})", "1.00x"],
+            ["width buckets", f"{bucketed:.1f} ({', '.join(f'{s:.1f}' for s in speeds[True])})",
+             f"{bucketed / unbucketed:.2f}x"],
+        ],
+    )  # fmt: skip
+    body = (
+        f"{padding}\n\n{speed}\n\nData: {len(data)} lines of early-printed-books/train.csv, batch {batch}, "
+        f"input_shape {list(params.input_shape)}, default model and augmentation; widths of one epoch.\n"
+        + common.load_note()
+    )
+    common.report(args, "Width buckets (bench/bucketing.py)", body)
+
+
+if __name__ == "__main__":
+    main()

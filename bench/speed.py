@@ -1,0 +1,111 @@
+"""Training, evaluation and SavedModel inference speed of the default model, per precision, in one run.
+
+Usage: python bench/speed.py [--precisions float32,mixed_bfloat16] [--xla] [--quick] [--no-record]
+
+For each precision (and with --xla, each precision with jit_compile): steady-state training lines/s
+(the trainer's own input stream: augmentation and width buckets as in config.json, after warm-up
+steps), evaluation lines/s (Evaluator over the evaluation lines, second pass), SavedModel inference
+lines/s through PredictionModel at batch 1 and 32, and the peak memory of the process that did it all
+(each configuration runs in a fresh process). Data: synthetic lines of the default generator.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+
+def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.evaluation import Evaluator
+    from tf_crnn.export import export_saved_model
+    from tf_crnn.loader import PredictionModel
+    from tf_crnn.model import get_model_inference, get_model_train
+
+    folder = Path(workdir)
+    name = f"{precision}{'_xla' if xla else ''}"
+    params = common.default_params(folder / name, precision=precision, jit_compile=xla)
+    train_csv = common.synthetic_lines(folder, 200 if quick else 2000)
+    eval_csv = common.synthetic_lines(folder, 64 if quick else 500, name="eval", seed=2)
+    train_data = common.prepared(train_csv, params)
+    eval_data = common.prepared(eval_csv, params, "eval")
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    keras.utils.set_random_seed(params.seed)
+    inference = get_model_inference(params, alphabet.n_classes)
+    model = get_model_train(params, inference)
+    batches = common.training_batches(train_data, params)
+    warmup, steps = (3, 4) if quick else (15, 60)
+    train = common.train_lines_per_second(model, batches, params.train_batch_size, steps, warmup)
+
+    evaluator = Evaluator(inference, params, alphabet)
+    evaluator.evaluate(eval_data)
+    started = time.perf_counter()
+    evaluator.evaluate(eval_data)
+    evaluation = len(eval_data) / (time.perf_counter() - started)
+
+    export_dir = export_saved_model(inference, params, alphabet, folder / name / "export")
+    predictor = PredictionModel(export_dir)
+    paths = eval_data.paths
+    speeds = {}
+    for batch_size in (1, 32):
+        subset = paths[:32] if batch_size == 1 and quick else paths[:200] if batch_size == 1 else paths
+        predictor.predict(paths[: 2 * batch_size], batch_size=batch_size)  # warm-up: trace the shapes
+        started = time.perf_counter()
+        predictor.predict(subset, batch_size=batch_size)
+        speeds[batch_size] = len(subset) / (time.perf_counter() - started)
+    tf.keras.backend.clear_session()
+    return {
+        "name": name,
+        "train": train,
+        "eval": evaluation,
+        "infer1": speeds[1],
+        "infer32": speeds[32],
+        "peak_mb": common.peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated policies")
+    parser.add_argument("--xla", action="store_true", help="also measure each precision with jit_compile=true")
+    args = parser.parse_args()
+    folder = common.workdir(args)
+    configs = [(p, False) for p in args.precisions.split(",")]
+    if args.xla:
+        configs += [(p, True) for p in args.precisions.split(",")]
+    results = []
+    for precision, xla in configs:
+        print(f"measuring {precision}{' + XLA' if xla else ''} ...", flush=True)
+        results.append(common.isolated(measure, workdir=str(folder), precision=precision, xla=xla, quick=args.quick))
+    base = results[0]
+    rows = [
+        [
+            r["name"],
+            f"{r['train']:.0f} ({r['train'] / base['train']:.2f}x)",
+            f"{r['eval']:.0f} ({r['eval'] / base['eval']:.2f}x)",
+            f"{r['infer1']:.0f} ({r['infer1'] / base['infer1']:.2f}x)",
+            f"{r['infer32']:.0f} ({r['infer32'] / base['infer32']:.2f}x)",
+            f"{r['peak_mb']:.0f}",
+        ]
+        for r in results
+    ]
+    header = ["precision", "training lines/s", "evaluation lines/s", "SavedModel batch 1", "SavedModel batch 32"]
+    body = common.table([*header, "peak memory MB"], rows)
+    body += (
+        "\n\nDefault model of config.json (input_shape [32, 512], batch 32, augmentation and width buckets on), "
+        "synthetic lines; lines/s, ratio to the first row in brackets; each row in its own process.\n"
+        + common.load_note()
+    )
+    common.report(args, "Speed per precision (bench/speed.py)", body)
+
+
+if __name__ == "__main__":
+    main()

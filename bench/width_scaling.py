@@ -1,0 +1,100 @@
+"""Training and inference time per line, and memory, as lines get wider (256 to 2048 px), in one run.
+
+Usage: python bench/width_scaling.py [--widths 256,512,1024,2048] [--quick] [--no-record]
+
+For each width, in a fresh process: the default model (input_shape [32, 2048], so no line is
+squeezed) trains on batches of 32 lines of exactly that width (a real line image stretched to it,
+labels one unit per 16 px) and infers on them; time per line in steady state and the process's
+peak memory. Target: training time per line grows no worse than linearly with the width (the
+"per px" columns stay flat or fall).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+BATCH = 32
+
+
+def measure(workdir: str, width: int, quick: bool) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, decode_image
+    from tf_crnn.model import get_model_inference, get_model_train
+
+    params = common.default_params(Path(workdir) / "width", input_shape=[32, 2048], max_chars_per_string=128)
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    one_line = common.synthetic_lines(Path(workdir), 1, "one").with_suffix("") / "000000.png"
+    line = decode_image(tf.io.read_file(str(one_line)), 1)
+    image = tf.clip_by_value(tf.image.resize(line, [32, width]), 0.0, 1.0)
+    n_units = width // 16
+    labels = tf.random.stateless_uniform([BATCH, n_units], [1, 2], 1, alphabet.n_classes, tf.int32)
+    features = {
+        IMAGES: tf.tile(image[None], [BATCH, 1, 1, 1]),
+        WIDTHS: tf.fill([BATCH], width),
+        LABELS: labels,
+        LABEL_LENGTH: tf.fill([BATCH], n_units),
+    }
+    before_mb = common.current_rss_mb()
+    keras.utils.set_random_seed(0)
+    inference = get_model_inference(params, alphabet.n_classes)
+    model = get_model_train(params, inference)
+    batches = tf.data.Dataset.from_tensors((features, tf.zeros([BATCH]))).repeat()
+    warmup, steps = (2, 2) if quick else (4, 12)
+    train = common.train_lines_per_second(model, batches, BATCH, steps, warmup)
+    forward = tf.function(lambda x: inference(x, training=False))
+    inputs = {IMAGES: features[IMAGES], WIDTHS: features[WIDTHS]}
+    infer_seconds = common.timed(lambda: forward(inputs).numpy(), repeats=2 if quick else 8)
+    return {
+        "width": width,
+        "train_ms": 1000 / train,
+        "infer_ms": 1000 * infer_seconds / BATCH,
+        "peak_mb": common.peak_rss_mb(),
+        "before_mb": before_mb,
+    }
+
+
+def main() -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--widths", default="256,512,1024,2048", help="comma-separated line widths (px)")
+    args = parser.parse_args()
+    folder = common.workdir(args)
+    common.synthetic_lines(folder, 1, "one")
+    widths = [256, 512] if args.quick else [int(w) for w in args.widths.split(",")]
+    results = []
+    for width in widths:
+        print(f"measuring width {width} ...", flush=True)
+        results.append(common.isolated(measure, workdir=str(folder), width=width, quick=args.quick))
+    base = results[0]
+    rows = []
+    for r in results:
+        scale = r["width"] / base["width"]
+        rows.append(
+            [
+                r["width"],
+                f"{r['train_ms']:.1f}",
+                f"{r['train_ms'] / base['train_ms'] / scale:.2f}",
+                f"{r['infer_ms']:.2f}",
+                f"{r['infer_ms'] / base['infer_ms'] / scale:.2f}",
+                f"{r['peak_mb']:.0f} (+{r['peak_mb'] - r['before_mb']:.0f})",
+            ]
+        )
+    header = ["width px", "training ms/line", "per px vs first", "inference ms/line", "per px vs first"]
+    body = common.table([*header, "peak memory MB (over TF loaded)"], rows)
+    body += (
+        f"\n\nDefault model, input_shape [32, 2048], batches of {BATCH} lines of one width, labels of width/16 "
+        "units; 'per px vs first' = (time per line / width) relative to the narrowest width: 1.00 is linear "
+        "growth, below 1 better than linear.\n" + common.load_note()
+    )
+    common.report(args, "Time and memory vs line width (bench/width_scaling.py)", body)
+
+
+if __name__ == "__main__":
+    main()
