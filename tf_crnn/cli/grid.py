@@ -19,7 +19,7 @@ DESCRIPTION = (
 EXAMPLES = [
     "tf-crnn grid config.json --out grid.png                      # 16 lines of the default experiment",
     "tf-crnn grid config.json data_augmentation=true --variants 3 --out grid.png   # off and 3 draws on",
-    "tf-crnn grid data/iam/config_iam.json --lines 8 --seed 2 --out iam_grid.png   # 8 other lines",
+    "tf-crnn grid data/iam/config_iam.json --lines 8 --seed 2 --out iam_grid.png   # 8 lines drawn with seed 2",
     "tf-crnn grid config.json augmentation.blur=1.5 data_augmentation=true --out blur.png",
 ]
 
@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "config",
         nargs="+",
-        metavar="[with] CONFIG.json [field=value ...]",
-        help="what `tf-crnn train` takes: config files and field=value updates (the updates win)",
+        metavar="CONFIG.json|field=value",
+        help="what `tf-crnn train` takes ('with' optional): config files and field=value updates (the updates "
+        "win); give them before or after the options, not around them",
     )
     parser.add_argument("--out", default="grid.png", help="PNG to write (default: %(default)s)")
     parser.add_argument("--lines", type=int, default=16, metavar="N", help="training lines to show (default: 16)")
