@@ -57,7 +57,7 @@ def test_report_names_unseen_units_with_count_and_first_file_line(format_lines, 
     by_unit = {u.unit: u for u in unseen}
     assert by_unit["c"].count == 3 and by_unit["c"].first_seen == f"{format_lines['tsv']}:2"
     assert by_unit["\u00e9"].first_seen == f"{format_lines['tsv']}:1"
-    assert str(by_unit["\ue5b8"]).endswith(f"\\ue5b8): 1x, first at {format_lines['tsv']}:2")
+    assert str(by_unit["\ue5b8"]).endswith(f"(U+E5B8): 1x, first at {format_lines['tsv']}:2")
     assert unseen[0].unit == "c" and "d" not in by_unit
 
 

@@ -103,7 +103,8 @@ class UnseenUnit:
     first_seen: str
 
     def __str__(self) -> str:
-        return f"{self.unit!r} ({ascii(self.unit)[1:-1]}): {self.count}x, first at {self.first_seen}"
+        code_points = " ".join(f"U+{ord(char):04X}" for char in self.unit)
+        return f"{self.unit!r} ({code_points}): {self.count}x, first at {self.first_seen}"
 
 
 def unseen_units(evaluation: UnitCounts, known: Iterable[str] | Mapping[str, int]) -> list[UnseenUnit]:

@@ -143,7 +143,6 @@ def convert(
         HEIGHT: _stats(per_line[HEIGHT]),
     }
     write_index(folder, document, {name: np.asarray(values, np.int32) for name, values in per_line.items()})
-    LOGGER.info("%d lines in %d shards: %s", document["lines"], count, folder)
     return document
 
 
