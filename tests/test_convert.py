@@ -92,6 +92,18 @@ def test_streamed_training_data_checks_units_and_ctc_lengths_from_the_index(shar
     assert [element["path"].numpy().decode()[-12:] for element in kept] == ["0002.nrm.png", "0005.nrm.png"]
 
 
+def test_checks_before_training_never_read_the_shards(shards, format_lines, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(shards, tmp_path / "copy")
+    for shard in copy.glob("*.tfrecord"):
+        shard.write_bytes(b"")  # what training checks must come from index.json and lines.npz alone
+    params = tiny_params(tmp_path, input_shape=(16, 128))
+    alphabet = Alphabet(format_lines["alphabet"])
+    data = prepare_streamed([str(copy)], params, alphabet, "train")
+    assert data.widths.tolist() == prepare_streamed([str(shards)], params, alphabet, "train").widths.tolist()
+
+
 def test_workers_split_the_shards_by_file(shards):
     files = load_index(shards).files
     shares = []
@@ -116,20 +128,27 @@ def test_unusable_lines_stop_the_conversion_or_are_counted(format_lines, tmp_pat
     assert document["lines"] == 1 and document["left_out"] == 2
 
 
-def test_streamed_training_runs_end_to_end(shards, format_lines, tmp_path):
-    from tf_crnn.trainer import train
+def test_training_streams_the_shards_in_width_buckets(shards, format_lines, tmp_path):
+    from tf_crnn.preprocessing import StreamedData, data_preprocessing
+    from tf_crnn.trainer import _training_dataset
 
     params = tiny_params(
         tmp_path,
         input_shape=(16, 128),
-        csv_files_train=[str(shards)],
+        csv_files_train=[str(shards / "lines-*.tfrecord")],
         csv_files_eval=[str(format_lines["csv"])],
-        lookup_alphabet_file=str(format_lines["alphabet"]),
         train_batch_size=2,
+        n_width_buckets=2,
     )
-    result = train(params)
-    assert result["train_lines"] == 6 and result["eval_lines"] == 6
-    assert result["cer"] >= 0.0 and (tmp_path / "output" / "export").is_dir()
+    alphabet = Alphabet(format_lines["alphabet"])
+    train, evaluation = data_preprocessing(params, alphabet)
+    assert isinstance(train, StreamedData) and len(train) == 6 and len(evaluation) == 6
+    dataset, steps = _training_dataset(train, params, alphabet, 0, tf.distribute.get_strategy())
+    assert steps == 3
+    features, _ = next(iter(dataset))
+    assert features["images"].shape[:2] == (2, 16) and features["labels"].shape[0] == 2
+    seen = {bytes(path) for batch, _ in dataset.take(9) for path in batch["path"].numpy()}
+    assert len(seen) == 6  # endless and reshuffled: every line comes within three epochs' batches
 
 
 def test_convert_command(format_lines, tmp_path):
