@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
 
+from tests.conftest import REPO
 from tf_crnn.alphabet import build_alphabet, count_units, merge_alphabets, unseen_units
 from tf_crnn.config import Alphabet
 from tf_crnn.convert import convert

@@ -3,13 +3,14 @@
 import json
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, tiny_params
 
+from tests.conftest import REPO, tiny_params
 from tf_crnn.config import Alphabet
 from tf_crnn.convert import convert
 from tf_crnn.data_handler import dataset_generator, lines_to_batches, read_records, record_lines
@@ -160,3 +161,25 @@ def test_convert_command(format_lines, tmp_path):
     assert document["lines"] == 6 and len(document["shards"]) == 2
     bad = subprocess.run([*command[:-1], "--shards", "0"], capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and "not allowed with argument" in bad.stderr
+
+
+@pytest.mark.skipif(
+    not (REPO.parent / "shared" / "data" / "early-printed-books" / "1505").is_dir(),
+    reason="shared early-printed-books data absent",
+)
+def test_real_book_folder_round_trips_in_grapheme_units(tmp_path):
+    from tf_crnn.io.text import TextOptions
+
+    folder = REPO.parent / "shared" / "data" / "early-printed-books" / "1505"  # combining marks and MUFI letters
+    graphemes = TextOptions(units="grapheme")
+    convert([folder], tmp_path / "shards", graphemes, n_shards=3)
+    rows, _ = read_rows(folder, graphemes)
+    back = read_tfrecord_rows(tmp_path / "shards")
+    assert len(back) == 150 and samples(back) == samples(rows)
+    assert all(row.image == Path(row.path).read_bytes() for row in back[::10])
+    marked = {unit for row in rows for unit in row.units if len(unit) > 1}
+    # a letter (or a MUFI letter of the Private Use Area) with its combining marks
+    assert "\ue8bf\u1dd3" in marked and all(
+        not unicodedata.combining(unit[0]) and all(unicodedata.combining(mark) for mark in unit[1:]) for unit in marked
+    )
+    assert any(0xE000 <= ord(unit) <= 0xF8FF for row in back for unit in row.units if len(unit) == 1)  # PUA kept

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA, tiny_params
 
+from tests.conftest import SHARED_DATA, tiny_params
 from tf_crnn.config import Alphabet
 from tf_crnn.errors import DataError
 from tf_crnn.io.rows import detect_format, expand_sources, read_rows
