@@ -21,16 +21,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tf_crnn.config import Alphabet
-from tf_crnn.errors import DataError
-from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems
-from tf_crnn.io.rows import expand_sources, read_rows
-from tf_crnn.io.text import TextOptions
-from tf_crnn.io.tfrecords import FORMAT_VERSION, HEIGHT, SHARD_NAME, WIDTH, row_example, write_index
-from tf_crnn.preprocessing import image_size, required_time_steps
-from tf_crnn.utils.progress import progress_bar
+import numpy as np  # noqa: E402
+
+from tf_crnn.config import Alphabet  # noqa: E402
+from tf_crnn.errors import DataError  # noqa: E402
+from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems  # noqa: E402
+from tf_crnn.io.rows import expand_sources, read_rows  # noqa: E402
+from tf_crnn.io.text import TextOptions  # noqa: E402
+from tf_crnn.io.tfrecords import FORMAT_VERSION, HEIGHT, SHARD_NAME, WIDTH, row_example, write_index  # noqa: E402
+from tf_crnn.preprocessing import image_size, required_time_steps  # noqa: E402
+from tf_crnn.utils.progress import progress_bar  # noqa: E402
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_LINES_PER_SHARD = 10_000
