@@ -92,7 +92,8 @@ def feature_spec() -> dict[str, Any]:
 
 @dataclass
 class ShardIndex:
-    """What the converter wrote about a set of shards, restricted to the shards asked for."""
+    """What the converter wrote about a folder of shards. ``files`` and ``lines`` are those of the
+    shards asked for; the unit counts are the whole folder's (a superset for some of its shards)."""
 
     folder: Path
     shards: list[str]
@@ -159,14 +160,11 @@ def load_index(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> Shar
         if unknown:
             raise DataError(f"{index_file}: does not list the shard(s) {', '.join(unknown)}")
         shards = [name for name in shards if name in set(wanted)]
+    positions = [i for i, shard in enumerate(document["shards"]) if shard["file"] in set(shards)]
     with np.load(folder / LINES_FILENAME) as arrays:
-        keep = np.isin(arrays["shard"], [document["shards"].index(_shard(document, name)) for name in shards])
+        keep = np.isin(arrays["shard"], positions)
         lines = {name: arrays[name][keep] for name in arrays.files}
     return ShardIndex(folder, shards, document, lines)
-
-
-def _shard(document: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(shard for shard in document["shards"] if shard["file"] == name)
 
 
 def read_tfrecord_rows(source: str | os.PathLike) -> list[LabelledRow]:
