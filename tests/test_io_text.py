@@ -77,3 +77,15 @@ def test_text_section_is_validated_with_clear_messages(section, message):
 def test_input_format_is_validated():
     with pytest.raises(ConfigError, match="input_format must be one of auto, csv, tsv, gt_folder, tfrecord"):
         Params(input_format="parquet")
+
+
+def test_the_original_alphabet_builder_normalises_units_as_training_does(tmp_path):
+    from tf_crnn.config import Alphabet
+
+    csv = tmp_path / "train.csv"
+    csv.write_text("a.png;|e\u0301|t|\u212b|\n", encoding="utf-8")  # decomposed é, ANGSTROM SIGN
+    lookup = Alphabet.create_lookup_from_labels([csv], tmp_path / "alphabet.json")
+    assert set(lookup) == {"\u00e9", "t", "\u00c5"}
+    Alphabet(tmp_path / "alphabet.json").check_input_file_alphabet([csv])
+    raw = Alphabet.create_lookup_from_labels([csv], tmp_path / "raw.json", text=TextOptions(normalization="none"))
+    assert set(raw) == {"e\u0301", "t", "\u212b"}

@@ -738,21 +738,25 @@ class Alphabet:
         original_lookup_filename: str | os.PathLike | None = None,
         csv_delimiter: str = ";",
         split_delimiter: str = "|",
+        text: TextOptions | None = None,
     ) -> dict[str, int]:
         """Build a lookup from the labels of (training) CSV files and write it as JSON.
 
         Units of ``original_lookup_filename`` keep their codes; new units are appended in order of
         decreasing frequency. The counts of every unit are written beside the lookup
-        (``<name>.counts.json``) so rare units are visible.
+        (``<name>.counts.json``) so rare units are visible. Units are normalised as training
+        normalises them (``text``, NFC by default). For other input formats, see
+        :mod:`tf_crnn.alphabet`.
         """
         if isinstance(csv_files, (str, os.PathLike)):
             csv_files = [csv_files]
+        text = text or TextOptions()
         counts: Counter[str] = Counter()
         for csv_file in csv_files:
             rows, problems = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
             raise_for_problems(problems, f"unreadable rows in {csv_file}")
             for row in rows:
-                counts.update(row.units)
+                counts.update(text.clean_units(row.units))
         return cls.write_lookup_from_counts(counts, export_lookup_filename, original_lookup_filename)
 
     @classmethod
@@ -787,16 +791,19 @@ class Alphabet:
         csv_filenames: str | os.PathLike | Sequence[str | os.PathLike],
         csv_delimiter: str = ";",
         split_delimiter: str = "|",
+        text: TextOptions | None = None,
     ) -> None:
-        """Raise DataError naming every unit of the files' labels that the alphabet lacks."""
+        """Raise DataError naming every unit of the files' labels (normalised as training does,
+        ``text``) that the alphabet lacks."""
         if isinstance(csv_filenames, (str, os.PathLike)):
             csv_filenames = [csv_filenames]
+        text = text or TextOptions()
         problems: list[RowProblem] = []
         for csv_file in csv_filenames:
             rows, bad = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
             problems.extend(bad)
             for row in rows:
-                unknown = self.unknown_units(row.units)
+                unknown = self.unknown_units(text.clean_units(row.units))
                 if unknown:
                     shown = ", ".join(repr(u) for u in dict.fromkeys(unknown))
                     problems.append(RowProblem(row.source, row.line, f"units not in the alphabet: {shown}"))
