@@ -28,7 +28,9 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from tf_crnn.config import Params  # noqa: E402
 from tf_crnn.data_handler import IMAGES, WIDTHS, decoded_lines, lines_to_batches  # noqa: E402
 from tf_crnn.errors import ConfigError, DataError, TfCrnnError  # noqa: E402
-from tf_crnn.io.csv_rows import LabelledRow, read_csv_rows  # noqa: E402
+from tf_crnn.io.csv_rows import LabelledRow  # noqa: E402
+from tf_crnn.io.rows import detect_format, expand_sources, read_rows  # noqa: E402
+from tf_crnn.io.tfrecords import load_index  # noqa: E402
 from tf_crnn.preprocessing import PreparedData, image_size  # noqa: E402
 
 LOGGER = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ GAP = 6
 
 
 def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
-    """``n`` readable rows of the training CSVs, drawn at random (reproducibly from ``seed``).
+    """``n`` readable rows of the training data (any input format), drawn at random (reproducibly from ``seed``).
 
     Unreadable rows and images are skipped and counted in the log, as the picture is a check, not
     training (training reports them by file and line).
@@ -46,15 +48,18 @@ def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
         raise ConfigError("csv_files_train is empty: there are no training lines to show")
     rows: list[LabelledRow] = []
     bad_rows = 0
-    for csv_file in params.csv_files_train:
-        file_rows, problems = read_csv_rows(csv_file, params.csv_delimiter, params.string_split_delimiter)
+    for source in expand_sources(params.csv_files_train):
+        if detect_format(source, params.input_format) == "tfrecord":  # one shard is sample enough
+            source = load_index(source).files[0]
+        reading = (params.text, params.input_format, params.csv_delimiter, params.string_split_delimiter)
+        file_rows, problems = read_rows(source, *reading)
         rows += file_rows
         bad_rows += len(problems)
     order = np.random.default_rng(seed).permutation(len(rows))
     chosen: list[LabelledRow] = []
     for index in order:
         try:
-            image_size(rows[index].path)
+            image_size(rows[index].path, rows[index].image)
         except ValueError as error:
             bad_rows += 1
             LOGGER.debug("skipped %s: %s", rows[index].where, error)
