@@ -12,7 +12,7 @@ import argparse
 import random
 import sys
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +26,8 @@ if __package__ in (None, ""):
 from tf_crnn.config import Alphabet
 from tf_crnn.errors import DataError, TfCrnnError
 from tf_crnn.io import write_csv_rows
+from tf_crnn.io.gt_folder import GT_SUFFIX, match_images
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-GT_SUFFIX = ".gt.txt"
 SPLIT_DELIMITER = "|"
 NORMALIZATIONS = ("NFC", "NFD", "NFKC", "NFKD", "none")
 MAX_REPORTED = 20
@@ -50,55 +49,6 @@ class Sample:
 
     image: Path
     units: tuple[str, ...]
-
-
-def _image_key(path: Path) -> str | None:
-    """The name without its image extension (``0001.nrm``), or None for a file that is no image."""
-    suffix = path.suffix.lower()
-    return path.name[: -len(suffix)] if suffix in IMAGE_EXTENSIONS else None
-
-
-def match_images(folder: Path, image_suffix: str | None) -> tuple[dict[Path, Path], list[str], int]:
-    """Pair each ``.gt.txt`` with its image in the same folder.
-
-    An image named exactly like the transcription (``0001.png``) wins; otherwise one variant
-    (``0001.nrm.png``) is taken when it is the only one, and several make the pairing ambiguous.
-    Returns the pairs (transcription -> image), the problems, and the number of unpaired images.
-    """
-    images: dict[Path, dict[str, Path]] = defaultdict(dict)
-    transcriptions: list[Path] = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file():
-            continue
-        if path.name.endswith(GT_SUFFIX):
-            transcriptions.append(path)
-        elif (key := _image_key(path)) is not None:
-            images[path.parent][key] = path
-    stems: dict[Path, set[str]] = defaultdict(set)
-    for gt in transcriptions:
-        stems[gt.parent].add(gt.name[: -len(GT_SUFFIX)])
-    pairs: dict[Path, Path] = {}
-    problems: list[str] = []
-    for gt in transcriptions:
-        stem = gt.name[: -len(GT_SUFFIX)]
-        here = images[gt.parent]
-        if image_suffix is not None:
-            image = gt.parent / (stem + image_suffix)
-            candidates = [image] if image.is_file() else []
-        elif stem in here:
-            candidates = [here[stem]]
-        else:
-            others = stems[gt.parent]
-            candidates = [p for k, p in here.items() if k.startswith(stem + ".") and k not in others]
-        if len(candidates) == 1:
-            pairs[gt] = candidates[0]
-        elif not candidates:
-            problems.append(f"{gt}: no image {stem}{image_suffix or '[.variant].png/.jpg/...'} beside it")
-        else:
-            shown = ", ".join(p.name for p in candidates)
-            problems.append(f"{gt}: several images ({shown}); choose one with --image-suffix, e.g. .nrm.png")
-    unpaired = sum(len(found) for found in images.values()) - len(set(pairs.values()))
-    return pairs, problems, unpaired
 
 
 def read_transcription(gt: Path, normalization: str) -> tuple[str, ...]:
@@ -158,7 +108,8 @@ def prepare(args: argparse.Namespace) -> dict[str, Path]:
     """Pair, read, split and write; returns the files written, by role."""
     if not args.folder.is_dir():
         raise DataError(f"{args.folder} is not a folder")
-    pairs, problems, unpaired = match_images(args.folder, args.image_suffix)
+    pairs, unmatched, unpaired = match_images(args.folder, args.image_suffix)
+    problems = [f"{problem.source}: {problem.reason}" for problem in unmatched]
     samples, unreadable = read_samples(pairs, args.normalization)
     problems += unreadable
     if problems and not args.skip_invalid:

@@ -118,3 +118,37 @@ def cli_trained_run(tmp_path_factory, tiny_dataset) -> dict:
         "output": Path(params.output_model_dir),
         "params": params,
     }
+
+
+#: Labels of the ``format_lines`` data set as typed (decomposed accent, PUA letter, a tab in a TSV).
+FORMAT_TEXTS = ["Cafe\u0301 12", "ab\ue5b8c", "deed", "f\u00e9e ba", "0c", "a b c"]
+
+
+@pytest.fixture(scope="session")
+def format_lines(tmp_path_factory) -> dict[str, Path]:
+    """Six tiny line images and the same labels as a tf-crnn CSV, a TSV list and a .gt.txt folder."""
+    import unicodedata
+
+    from PIL import Image
+
+    from tf_crnn.io.csv_rows import format_label
+
+    root = tmp_path_factory.mktemp("format_lines")
+    folder = root / "lines"
+    folder.mkdir()
+    csv_lines, tsv_lines = [], []
+    for i, text in enumerate(FORMAT_TEXTS):
+        image = Image.new("L", (40 + 12 * i, 16), 255)
+        image.paste(0, (3 + i, 4, 20 + i, 12))
+        name = f"{i:04d}.nrm.png"
+        image.save(folder / name)
+        (folder / f"{i:04d}.gt.txt").write_text(text + "\n", encoding="utf-8")
+        units = tuple(unicodedata.normalize("NFC", text))
+        csv_lines.append(f"lines/{name};{format_label(units)}\n")
+        tsv_lines.append(f"lines/{name}\t{text}\n")
+    (root / "lines.csv").write_text("".join(csv_lines), encoding="utf-8")
+    (root / "lines.tsv").write_text("".join(tsv_lines), encoding="utf-8")
+    units = sorted({u for text in FORMAT_TEXTS for u in unicodedata.normalize("NFC", text)})
+    (root / "alphabet.json").write_text(json.dumps({u: i + 1 for i, u in enumerate(units)}), encoding="utf-8")
+    return {"root": root, "csv": root / "lines.csv", "tsv": root / "lines.tsv", "folder": folder,
+            "alphabet": root / "alphabet.json"}  # fmt: skip

@@ -45,3 +45,19 @@ def test_an_empty_file_is_refused(random_export, tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     assert main(["--csv", str(tmp_path / "empty.csv"), "--model-dir", str(random_export[3])]) == 1
     assert capsys.readouterr().err.endswith(f"error: {tmp_path / 'empty.csv'}: the CSV file has no rows\n")
+
+
+def test_tsv_lists_and_tfrecord_shards_evaluate_like_the_csv(random_export, tiny_dataset, tmp_path):
+    from tf_crnn.convert import convert
+    from tf_crnn.io.csv_rows import read_csv_rows
+
+    rows, _ = read_csv_rows(tiny_dataset["eval"])
+    tsv = tmp_path / "eval.tsv"
+    tsv.write_text("".join(f"{row.path}\t{row.text}\n" for row in rows), encoding="utf-8")
+    convert([tiny_dataset["eval"]], tmp_path / "shards", n_shards=2)
+    export_dir = str(random_export[3])
+    figures, table = evaluate_csv(str(tiny_dataset["eval"]), export_dir, progress=False)
+    for other in (tsv, tmp_path / "shards"):
+        other_figures, other_table = evaluate_csv(str(other), export_dir, progress=False)
+        assert other_figures == figures
+        pd.testing.assert_frame_equal(other_table, table)

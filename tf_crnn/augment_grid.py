@@ -3,7 +3,7 @@
 ``tf-crnn grid CONFIG.json [field=value ...] --out grid.png`` (:mod:`tf_crnn.cli.grid`; also
 ``python -m tf_crnn.augment_grid``) writes a PNG of training lines, each as the preprocessed line
 followed by augmented draws, label above. The lines are those training reads (rows of the training
-CSVs, or synthetic lines rendered on the fly) and the images are the network's input exactly (the
+files, or synthetic lines rendered on the fly) and the images are the network's input exactly (the
 same tf.data graph as training: resizing, augmentation, padding to a multiple of the width
 reduction), shown as the network reads them: ink high (white) on 0 (black), magnified without
 interpolation. :func:`augmentation_grid` returns the picture for other tools.
@@ -25,7 +25,9 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from tf_crnn.config import Alphabet, Params  # noqa: E402
 from tf_crnn.data_handler import CODES, IMAGES, WIDTHS, decoded_lines, lines_to_batches  # noqa: E402
 from tf_crnn.errors import ConfigError, DataError  # noqa: E402
-from tf_crnn.io.csv_rows import LabelledRow, read_csv_rows  # noqa: E402
+from tf_crnn.io.csv_rows import LabelledRow  # noqa: E402
+from tf_crnn.io.rows import detect_format, expand_sources, read_rows  # noqa: E402
+from tf_crnn.io.tfrecords import load_index  # noqa: E402
 from tf_crnn.preprocessing import PreparedData, image_size  # noqa: E402
 from tf_crnn.synth.generator import LineGenerator  # noqa: E402
 from tf_crnn.synth.source import synthetic_lines  # noqa: E402
@@ -36,7 +38,7 @@ GAP = 6
 
 
 def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
-    """``n`` readable rows of the training CSVs, drawn at random (reproducibly from ``seed``).
+    """``n`` readable rows of the training data (any input format), drawn at random (reproducibly from ``seed``).
 
     Unreadable rows and images are skipped and counted in the log, as the picture is a check, not
     training (training reports them by file and line).
@@ -45,15 +47,18 @@ def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
         raise ConfigError("csv_files_train is empty: there are no training lines to show")
     rows: list[LabelledRow] = []
     bad_rows = 0
-    for csv_file in params.csv_files_train:
-        file_rows, problems = read_csv_rows(csv_file, params.csv_delimiter, params.string_split_delimiter)
+    for source in expand_sources(params.csv_files_train):
+        if detect_format(source, params.input_format) == "tfrecord":  # one shard is sample enough
+            source = load_index(source).files[0]
+        reading = (params.text, params.input_format, params.csv_delimiter, params.string_split_delimiter)
+        file_rows, problems = read_rows(source, *reading)
         rows += file_rows
         bad_rows += len(problems)
     order = np.random.default_rng(seed).permutation(len(rows))
     chosen: list[LabelledRow] = []
     for index in order:
         try:
-            image_size(rows[index].path)
+            image_size(rows[index].path, rows[index].image)
         except ValueError as error:
             bad_rows += 1
             LOGGER.debug("skipped %s: %s", rows[index].where, error)
@@ -71,7 +76,7 @@ def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
 def training_sample(params: Params, n: int, seed: int = 0) -> tuple[list[str], tf.data.Dataset]:
     """``n`` training lines as training reads them: their labels and their line source.
 
-    Rows drawn from the training CSVs (:func:`sample_rows`), or, with ``synthetic_data.on_the_fly``,
+    Rows drawn from the training files (:func:`sample_rows`), or, with ``synthetic_data.on_the_fly``,
     lines ``seed * n`` to ``seed * n + n - 1`` of the training stream (seed 0: the first lines of epoch 0).
     """
     if not params.synthetic_data.on_the_fly:

@@ -21,6 +21,8 @@ from typing import Any
 
 from tf_crnn.errors import AlphabetError, ConfigError, DataError
 from tf_crnn.io.csv_rows import RowProblem, raise_for_problems, read_csv_rows
+from tf_crnn.io.rows import INPUT_FORMATS
+from tf_crnn.io.text import TextOptions
 
 OPTIMIZERS = ("adam", "rms", "ada")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -240,6 +242,9 @@ class Params:
     blank_symbol: str = "<blank>"
     max_chars_per_string: int = 75
     on_invalid_rows: str = "error"
+    # Input formats and label text (issue 4): csv_files_* also take TSV lists, .gt.txt folders, TFRecords
+    input_format: str = "auto"
+    text: TextOptions = field(default_factory=TextOptions)
     synthetic_data: SyntheticData = field(default_factory=SyntheticData)
     # Augmentation
     data_augmentation: bool = True
@@ -467,6 +472,7 @@ class Params:
             "optimizer",
             "output_model_dir",
             "on_invalid_rows",
+            "input_format",
         ):
             setattr(self, name, text(name, getattr(self, name)))
 
@@ -476,6 +482,11 @@ class Params:
         if self.on_invalid_rows not in INVALID_ROW_POLICIES:
             raise ConfigError(
                 f"on_invalid_rows must be one of {', '.join(INVALID_ROW_POLICIES)}, got {self.on_invalid_rows!r}"
+            )
+        if self.input_format not in INPUT_FORMATS:
+            raise ConfigError(
+                f"input_format must be one of {', '.join(INPUT_FORMATS)} (auto: from each path's type), "
+                f"got {self.input_format!r}"
             )
         if self.cnn_padding not in ("same", "valid"):
             raise ConfigError(f"cnn_padding must be 'same' or 'valid', got {self.cnn_padding!r}")
@@ -727,21 +738,39 @@ class Alphabet:
         original_lookup_filename: str | os.PathLike | None = None,
         csv_delimiter: str = ";",
         split_delimiter: str = "|",
+        text: TextOptions | None = None,
     ) -> dict[str, int]:
         """Build a lookup from the labels of (training) CSV files and write it as JSON.
 
         Units of ``original_lookup_filename`` keep their codes; new units are appended in order of
         decreasing frequency. The counts of every unit are written beside the lookup
-        (``<name>.counts.json``) so rare units are visible.
+        (``<name>.counts.json``) so rare units are visible. Units are normalised as training
+        normalises them (``text``, NFC by default). For other input formats, see
+        :mod:`tf_crnn.alphabet`.
         """
         if isinstance(csv_files, (str, os.PathLike)):
             csv_files = [csv_files]
+        text = text or TextOptions()
         counts: Counter[str] = Counter()
         for csv_file in csv_files:
             rows, problems = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
             raise_for_problems(problems, f"unreadable rows in {csv_file}")
             for row in rows:
-                counts.update(row.units)
+                counts.update(text.clean_units(row.units))
+        return cls.write_lookup_from_counts(counts, export_lookup_filename, original_lookup_filename)
+
+    @classmethod
+    def write_lookup_from_counts(
+        cls,
+        counts: Mapping[str, int],
+        export_lookup_filename: str | os.PathLike,
+        original_lookup_filename: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    ) -> dict[str, int]:
+        """Write the lookup of counted units, and their counts beside it (``<name>.counts.json``).
+
+        Units of ``original_lookup_filename`` keep their codes; new units are appended in order of
+        decreasing frequency (ties in code-point order).
+        """
         lookup = cls.load_lookup_from_json(original_lookup_filename) if original_lookup_filename else {}
         next_code = max(lookup.values(), default=0) + 1
         for unit, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
@@ -751,9 +780,9 @@ class Alphabet:
         export = Path(export_lookup_filename)
         export.parent.mkdir(parents=True, exist_ok=True)
         export.write_text(json.dumps(lookup, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        counts_file = export.with_suffix(".counts.json")
-        counts_file.write_text(
-            json.dumps(dict(counts.most_common()), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        export.with_suffix(".counts.json").write_text(
+            json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         return lookup
 
@@ -762,16 +791,19 @@ class Alphabet:
         csv_filenames: str | os.PathLike | Sequence[str | os.PathLike],
         csv_delimiter: str = ";",
         split_delimiter: str = "|",
+        text: TextOptions | None = None,
     ) -> None:
-        """Raise DataError naming every unit of the files' labels that the alphabet lacks."""
+        """Raise DataError naming every unit of the files' labels (normalised as training does,
+        ``text``) that the alphabet lacks."""
         if isinstance(csv_filenames, (str, os.PathLike)):
             csv_filenames = [csv_filenames]
+        text = text or TextOptions()
         problems: list[RowProblem] = []
         for csv_file in csv_filenames:
             rows, bad = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
             problems.extend(bad)
             for row in rows:
-                unknown = self.unknown_units(row.units)
+                unknown = self.unknown_units(text.clean_units(row.units))
                 if unknown:
                     shown = ", ".join(repr(u) for u in dict.fromkeys(unknown))
                     problems.append(RowProblem(row.source, row.line, f"units not in the alphabet: {shown}"))
@@ -787,5 +819,6 @@ __all__ = [
     "Distribution",
     "Params",
     "SyntheticData",
+    "TextOptions",
     "import_params_from_json",
 ]

@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tf_crnn.augment import augment_data
-from tf_crnn.config import Params
+from tf_crnn.config import Alphabet, Params
+from tf_crnn.io import tfrecords
 from tf_crnn.preprocessing import PreparedData
 
 IMAGES = "images"
@@ -96,6 +97,11 @@ def time_steps(widths: tf.Tensor, width_reduction: int) -> tf.Tensor:
 
 IMAGE = "image"
 CODES = "codes"
+ENCODED = "encoded"
+#: Serialized records a TFRecord stream shuffles at a time (each holds an encoded line image, a few kB).
+SHUFFLE_BUFFER = 4096
+#: TFRecord shards read at once, their records interleaved.
+INTERLEAVED_SHARDS = 8
 
 
 def _row_tensors(data: PreparedData, use_labels: bool) -> dict[str, tf.Tensor]:
@@ -105,6 +111,8 @@ def _row_tensors(data: PreparedData, use_labels: bool) -> dict[str, tf.Tensor]:
     hundreds of MB per 100,000 rows).
     """
     tensors = {PATHS: tf.constant(np.array(data.paths, dtype=object), dtype=tf.string)}
+    if data.rows and data.rows[0].image is not None:  # rows read from TFRecord shards hold their images
+        tensors[ENCODED] = tf.constant(np.array([row.image for row in data.rows], dtype=object), dtype=tf.string)
     if use_labels:
         lengths = np.fromiter((len(c) for c in data.codes), np.int64, len(data.codes))
         flat = np.fromiter(itertools.chain.from_iterable(data.codes), np.int32, int(lengths.sum()))
@@ -145,9 +153,76 @@ def decoded_lines(
 
     def load(index: tf.Tensor) -> dict[str, tf.Tensor]:
         element = {name: values[index] for name, values in rows.items()}
-        return {**element, IMAGE: decode_image(tf.io.read_file(element[PATHS]), channels)}
+        encoded = element.pop(ENCODED) if ENCODED in element else tf.io.read_file(element[PATHS])
+        return {**element, IMAGE: decode_image(encoded, channels)}
 
     return row_order(len(data), shuffle, seed).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def read_records(files: tf.data.Dataset, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
+    """Serialized records of a dataset of TFRecord file names: the files in a new order every pass
+    (when shuffling), ``INTERLEAVED_SHARDS`` of them read at once."""
+    if shuffle:
+        files = files.shuffle(1 << 16, seed=seed, reshuffle_each_iteration=True)
+    if not shuffle:
+        return files.interleave(tf.data.TFRecordDataset, cycle_length=1)
+    return files.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=INTERLEAVED_SHARDS,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def record_lines(
+    records: tf.data.Dataset,
+    params: Params,
+    alphabet: Alphabet,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_unknown: bool = False,
+) -> tf.data.Dataset:
+    """The line source of a stream of TFRecord records: the elements of :func:`decoded_lines`.
+
+    Lines that :func:`tf_crnn.preprocessing.prepare_streamed` counted as unusable for CTC (label
+    longer than ``max_chars_per_string``, too few time steps) are skipped here, from the recorded
+    image size, before any image is decoded; so are lines with units the alphabet lacks when
+    ``drop_unknown`` (otherwise their units map to code -1 and the check before training has
+    refused the data already). Only ``SHUFFLE_BUFFER`` records are held in memory.
+    """
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(alphabet.alphabet_units, tf.string), tf.constant(alphabet.codes, tf.int32)
+        ),
+        default_value=-1,
+    )
+    target_height, max_width = params.input_shape
+    spec = tfrecords.feature_spec()
+
+    def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        record = tf.io.parse_single_example(serialized, spec)
+        codes = table.lookup(record[tfrecords.UNITS].values)
+        width, height = (tf.cast(record[name], tf.float64) for name in (tfrecords.WIDTH, tfrecords.HEIGHT))
+        ratio = width * target_height / height
+        width = tf.clip_by_value(tf.cast(tf.round(ratio), tf.int32), 1, max_width)
+        steps = (width + params.width_reduction - 1) // params.width_reduction
+        repeats = tf.reduce_sum(tf.cast(codes[1:] == codes[:-1], tf.int32))
+        usable = tf.logical_and(tf.size(codes) <= params.max_chars_per_string, steps >= tf.size(codes) + repeats)
+        if drop_unknown:
+            usable = tf.logical_and(usable, tf.reduce_all(codes > 0))
+        return {PATHS: record[tfrecords.PATH], CODES: codes, ENCODED: record[tfrecords.IMAGE], "usable": usable}
+
+    def decode(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return {
+            PATHS: element[PATHS],
+            CODES: element[CODES],
+            IMAGE: decode_image(element[ENCODED], params.input_channels),
+        }
+
+    if shuffle:
+        records = records.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+    lines = records.map(parse, num_parallel_calls=tf.data.AUTOTUNE).filter(lambda element: element["usable"])
+    return lines.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def augment_and_preprocess(

@@ -15,6 +15,7 @@ warning, separately for the same label and for another label (one of the two may
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -26,11 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tf_crnn.config import Alphabet, Params
 from tf_crnn.errors import DataError
-from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems, read_csv_rows, write_csv_rows
+from tf_crnn.io.csv_rows import LabelledRow, RowProblem, raise_for_problems, write_csv_rows
+from tf_crnn.io.rows import detect_format, expand_sources, read_rows
+from tf_crnn.io.tfrecords import load_index
 from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
@@ -77,39 +81,53 @@ def available_time_steps(width: int, height: int, params: Params) -> int:
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
 
 
-def image_size(path: str) -> tuple[int, int]:
+def image_size(path: str, data: bytes | None = None) -> tuple[int, int]:
     """(width, height) of a fully decodable image; raises ValueError with the reason.
 
     ``verify`` checks the file's structure (PNG chunk checksums), ``load`` decodes every pixel,
     which catches truncated and corrupt PNG/JPEG files that a header read would let through.
+    ``data`` is the encoded image when it does not come from ``path`` (a TFRecord row's image).
     """
-    if not os.path.exists(path):
+    if data is None and not os.path.exists(path):
         raise ValueError(f"image not found: {path}")
-    if os.path.getsize(path) == 0:
+    if (len(data) if data is not None else os.path.getsize(path)) == 0:
         raise ValueError(f"image file is empty: {path}")
-    image_format = _checked(path, _image_format)
+    source = ImageSource(path, data)
+    image_format = _checked(source, _image_format)
     if image_format not in DECODABLE_FORMATS:
         raise ValueError(f"{image_format} images cannot be decoded in the pipeline, convert to PNG: {path}")
-    return _checked(path, _decoded_size)
+    return _checked(source, _decoded_size)
 
 
-def _image_format(path: str) -> str:
-    with Image.open(path) as image:
+@dataclass(frozen=True)
+class ImageSource:
+    """An image file, or its encoded bytes with the path they came from (for messages)."""
+
+    path: str
+    data: bytes | None = None
+
+    def open(self) -> Image.Image:
+        return Image.open(self.path if self.data is None else io.BytesIO(self.data))
+
+
+def _image_format(source: ImageSource) -> str:
+    with source.open() as image:
         return image.format
 
 
-def _decoded_size(path: str) -> tuple[int, int]:
-    with Image.open(path) as image:
+def _decoded_size(source: ImageSource) -> tuple[int, int]:
+    with source.open() as image:
         image.verify()
-    with Image.open(path) as image:
+    with source.open() as image:
         image.load()
         return image.size
 
 
-def _checked(path: str, read: Callable[[str], T]) -> T:
+def _checked(source: ImageSource, read: Callable[[ImageSource], T]) -> T:
     """Run a Pillow reader, turning its many error types into one ValueError naming the reason."""
+    path = source.path
     try:
-        return read(path)
+        return read(source)
     except UnidentifiedImageError:
         raise ValueError(f"unreadable image (not a known image format): {path}") from None
     except DECODE_ERRORS as error:
@@ -161,7 +179,7 @@ def prepare_rows(
             invalid.append(RowProblem(row.source, row.line, f"units not in the alphabet: {shown}"))
             continue
         try:
-            width, height = image_size(row.path)
+            width, height = image_size(row.path, row.image)
         except ValueError as error:
             invalid.append(RowProblem(row.source, row.line, str(error)))
             continue
@@ -227,26 +245,113 @@ def _write_report(
     (folder / f"{name}_dropped.tsv").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
+def multi_char_units(alphabet: Alphabet) -> list[str]:
+    """The alphabet's units of several characters, joined when plain-text labels are split."""
+    return [unit for unit in alphabet.alphabet_units if len(unit) > 1]
+
+
 def preprocess_csv(
     csv_filename: str | Sequence[str], parameters: Params, alphabet: Alphabet, name: str = "data"
 ) -> PreparedData:
-    """Read one or several tf-crnn CSV files and return their usable rows."""
-    files = [csv_filename] if isinstance(csv_filename, (str, os.PathLike)) else list(csv_filename)
+    """Read one or several inputs (CSV, TSV list, ``.gt.txt`` folder, TFRecord shards read into
+    memory; see :mod:`tf_crnn.io.rows`) and return their usable rows."""
+    files = expand_sources(csv_filename)
     if not files:
-        raise DataError(f"no CSV file given for the {name} data")
+        raise DataError(f"no input file given for the {name} data")
     rows: list[LabelledRow] = []
     problems: list[RowProblem] = []
-    for csv_file in files:
-        file_rows, file_problems = read_csv_rows(csv_file, parameters.csv_delimiter, parameters.string_split_delimiter)
+    for source in files:
+        file_rows, file_problems = read_rows(
+            source,
+            parameters.text,
+            parameters.input_format,
+            parameters.csv_delimiter,
+            parameters.string_split_delimiter,
+            multi_char_units(alphabet),
+        )
         if not file_rows and not file_problems:
-            raise DataError(f"{csv_file}: the CSV file has no rows")
+            kind = "CSV file" if detect_format(source, parameters.input_format) == "csv" else "input"
+            raise DataError(f"{source}: the {kind} has no rows")
         rows.extend(file_rows)
         problems.extend(file_problems)
     return prepare_rows(rows, problems, parameters, alphabet, name)
 
 
-def data_preprocessing(params: Params, alphabet: Alphabet) -> tuple[PreparedData, PreparedData]:
-    """Validate the training and evaluation data of an experiment."""
-    train = preprocess_csv(params.csv_files_train, params, alphabet, "train")
+@dataclass
+class StreamedData:
+    """TFRecord shards that training streams: their files and what their index says of them.
+
+    ``widths`` (resized, of the lines kept) set the width buckets; ``drop_unknown`` tells the
+    stream to skip lines holding units the alphabet lacks (``on_invalid_rows: drop``).
+    """
+
+    files: list[str]
+    widths: np.ndarray
+    dropped: Counter = field(default_factory=Counter)
+    drop_unknown: bool = False
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+
+def is_streamed(sources: Sequence[str], params: Params) -> bool:
+    """Whether inputs are TFRecord shards, which training streams instead of listing in memory."""
+    files = expand_sources(sources)
+    return bool(files) and all(detect_format(source, params.input_format) == "tfrecord" for source in files)
+
+
+def prepare_streamed(sources: Sequence[str], params: Params, alphabet: Alphabet, name: str) -> StreamedData:
+    """The pre-training checks of :func:`prepare_rows` for TFRecord shards, from their index.
+
+    The converter checked the images and labels; here the units are compared with the alphabet
+    (each missing unit named with its count and the file:line where it first appears) and the CTC
+    length filter is applied to the recorded sizes, so the shards are not read before training.
+    """
+    index = load_index(expand_sources(sources))
+    prepared = StreamedData(index.files, np.zeros(0, np.int32), drop_unknown=params.on_invalid_rows == "drop")
+    missing = [unit for unit in index.unit_counts if unit not in alphabet.lookup]
+    if missing:
+        problems = [
+            RowProblem(*_split_where(index.first_seen[unit]), f"unit {unit!r} is not in the alphabet "
+                       f"({index.unit_counts[unit]} times in {index.unit_rows[unit]} lines of {index.folder})")
+            for unit in missing
+        ]  # fmt: skip
+        if params.on_invalid_rows == "error":
+            raise_for_problems(
+                problems, f"units of the {name} data missing from the alphabet (or set on_invalid_rows='drop')"
+            )
+        at_most = min(index.n_lines, sum(index.unit_rows[unit] for unit in missing))
+        LOGGER.warning("%s: lines holding units missing from the alphabet are skipped while streaming "
+                       "(at most %d lines): %s", name, at_most, ", ".join(repr(u) for u in missing))  # fmt: skip
+    lines = index.lines
+    target_height, max_width = params.input_shape
+    widths = np.clip(np.round(lines["width"] * target_height / lines["height"]), 1, max_width).astype(np.int64)
+    steps = -(-widths // params.width_reduction)
+    too_long = lines["n_units"] > params.max_chars_per_string
+    too_few = ~too_long & (steps < lines["needed_steps"])
+    prepared.dropped["label longer than max_chars_per_string"] = int(too_long.sum())
+    prepared.dropped["too few CTC time steps for the label"] = int(too_few.sum())
+    prepared.widths = widths[~(too_long | too_few)]
+    prepared.dropped = +prepared.dropped
+    LOGGER.info("%s: %d of %d lines of %d TFRecord shard(s) kept", name, len(prepared), index.n_lines, len(index.files))
+    for reason, count in prepared.dropped.items():
+        LOGGER.warning("%s: %d lines skipped while streaming: %s", name, count, reason)
+    if not len(prepared):
+        raise DataError(f"no usable lines left in the {name} data (see the warnings above)")
+    return prepared
+
+
+def _split_where(where: str) -> tuple[str, int]:
+    source, _, line = where.rpartition(":")
+    return (source, int(line)) if line.isdigit() else (where, 0)
+
+
+def data_preprocessing(params: Params, alphabet: Alphabet) -> tuple[PreparedData | StreamedData, PreparedData]:
+    """Validate the training and evaluation data of an experiment; TFRecord training shards are
+    streamed (:class:`StreamedData`), everything else is listed in memory."""
+    if is_streamed(params.csv_files_train, params):
+        train = prepare_streamed(params.csv_files_train, params, alphabet, "train")
+    else:
+        train = preprocess_csv(params.csv_files_train, params, alphabet, "train")
     evaluation = preprocess_csv(params.csv_files_eval, params, alphabet, "eval")
     return train, evaluation

@@ -6,6 +6,7 @@ It is a plain function so it runs the same from sacred, from tests and from othe
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import math
@@ -35,7 +36,14 @@ from tf_crnn.callbacks import (
     write_predictions,
 )
 from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-from tf_crnn.data_handler import LABELS, decoded_lines, lines_to_batches, width_bucket_boundaries
+from tf_crnn.data_handler import (
+    LABELS,
+    decoded_lines,
+    lines_to_batches,
+    read_records,
+    record_lines,
+    width_bucket_boundaries,
+)
 from tf_crnn.distribute import (
     CLUSTER_ERRORS,
     StepWithWorkers,
@@ -55,7 +63,7 @@ from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
 from tf_crnn.plots import keras_history, save_training_curves
-from tf_crnn.preprocessing import data_preprocessing, preprocess_csv
+from tf_crnn.preprocessing import StreamedData, data_preprocessing, preprocess_csv
 from tf_crnn.safe_io import save_checkpoint, storage_error
 from tf_crnn.synth import EVAL_SEED_OFFSET, generate_dataset
 from tf_crnn.synth.generator import generator_options
@@ -72,7 +80,7 @@ def ensure_data(params: Params) -> None:
     """
     synthetic = params.synthetic_data
     wanted = params.csv_files_eval if synthetic.on_the_fly else params.csv_files_train + params.csv_files_eval
-    missing = [f for f in wanted if not Path(f).is_file()]
+    missing = [f for f in wanted if not (glob.has_magic(f) or Path(f).exists())]  # files, folders, patterns
     if not missing:
         return
     if not synthetic.enabled:
@@ -189,6 +197,17 @@ def _training_dataset(
         if params.synthetic_data.on_the_fly:
             shards = (context.num_input_pipelines, context.input_pipeline_id) if sharded else (1, 0)
             return training_lines(params, alphabet, initial_epoch, *shards)[0]
+        if isinstance(data, StreamedData):  # TFRecord shards: each worker reads its share of the files
+
+            def read(files: tf.data.Dataset) -> tf.data.Dataset:
+                return read_records(files, shuffle=True, seed=seed)
+
+            records = (
+                shard_input(data.files, context, read)
+                if sharded
+                else read(tf.data.Dataset.from_tensor_slices(data.files))
+            )
+            return record_lines(records, params, alphabet, shuffle=True, seed=seed, drop_unknown=data.drop_unknown)
         return decoded_lines(shard_input(data, context) if sharded else data, params, shuffle=True, seed=seed)
 
     n_lines = params.synthetic_data.n_train if params.synthetic_data.on_the_fly else len(data)
@@ -352,7 +371,9 @@ def _train(
             )
             predictor = PredictionModel(output / EXPORTS_FOLDER)
             best_export = predictor.export_dir
-            shown = eval_data.paths[: params.n_shown_predictions]
+            shown = [
+                row.path if row.image is None else row.image for row in eval_data.rows[: params.n_shown_predictions]
+            ]
             exported = predictor.predict(shown) if shown else None
     result = {
         **_figures(final.metrics),

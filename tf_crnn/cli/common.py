@@ -45,6 +45,36 @@ def output_options() -> argparse.ArgumentParser:
     return parent
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """How labelled lines are read: format, delimiters and the label text options (convert, alphabet)."""
+    group = parser.add_argument_group("input")
+    group.add_argument("--format", default="auto", help="csv, tsv, gt_folder or tfrecord (default: from each path)")
+    group.add_argument("--normalization", default="NFC", help="NFC (default), NFD, NFKC, NFKD or none")
+    group.add_argument("--units", default="codepoint", help="split plain text by codepoint (default) or grapheme")
+    group.add_argument("--normalize-whitespace", action="store_true", help="collapse white space, strip the ends")
+    group.add_argument("--csv-delimiter", default=";", help="CSV path/label delimiter (default: ;)")
+    group.add_argument("--split-delimiter", default="|", help="CSV unit delimiter (default: |)")
+
+
+def input_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading options of :func:`add_input_arguments`, checked: ``text``, ``input_format``, delimiters."""
+    from tf_crnn.io.rows import INPUT_FORMATS
+    from tf_crnn.io.text import TextOptions
+
+    if args.format not in INPUT_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(INPUT_FORMATS)}, got {args.format!r}")
+    try:
+        text = TextOptions(args.normalization, args.normalize_whitespace, args.units)
+    except TfCrnnError as error:
+        raise UsageError(str(error).replace("text.", "--").replace("_", "-")) from None
+    return {
+        "text": text,
+        "input_format": args.format,
+        "csv_delimiter": args.csv_delimiter,
+        "split_delimiter": args.split_delimiter,
+    }
+
+
 def examples(lines: Sequence[str]) -> str:
     return "examples:\n" + "\n".join(f"  {line}" if line else "" for line in lines)
 

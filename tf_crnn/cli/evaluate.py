@@ -24,7 +24,11 @@ EXAMPLES = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--csv", required=True, help="labelled tf-crnn CSV (path;|l|a|b|e|l|)")
+    parser.add_argument(
+        "--csv",
+        required=True,
+        help="labelled lines: tf-crnn CSV (path;|l|a|b|e|l|), path<TAB>text list, .gt.txt folder or TFRecord shards",
+    )
     parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
     parser.add_argument("--report", metavar="DIR", help="write an HTML report to DIR/index.html")
     parser.add_argument(

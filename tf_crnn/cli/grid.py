@@ -10,7 +10,7 @@ NAME = "grid"
 HELP = "draw training lines as the network sees them (preprocessed, augmented) with their labels into a PNG"
 DESCRIPTION = (
     "A visual check of the input pipeline before a long training: reads the training lines of the experiment "
-    "exactly as `tf-crnn train` with the same arguments would (rows of the training CSVs, or synthetic lines "
+    "exactly as `tf-crnn train` with the same arguments would (rows of the training files, or synthetic lines "
     "rendered on the fly), and draws each one as the network receives it (resized, padded, ink white on "
     "black), once without augmentation and then --variants augmented draws side by side, its label above. "
     "With data_augmentation false only the preprocessed column is drawn: add data_augmentation=true to see "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tf_crnn.errors import DataError
@@ -28,6 +28,8 @@ class LabelledRow:
     units: tuple[str, ...]
     source: str = ""
     line: int = 0
+    #: The encoded image itself, for rows read from TFRecord shards (whose ``path`` is informative only).
+    image: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -81,7 +83,7 @@ def format_label(units: Iterable[str], split_delimiter: str = "|") -> str:
     return split_delimiter + split_delimiter.join(units) + split_delimiter
 
 
-def _decoded_lines(csv_file: Path) -> list[str]:
+def text_lines(csv_file: Path) -> list[str]:
     """Lines split on LF, CRLF and CR only, so line numbers match editors' and a label may hold
     characters that ``str.splitlines`` also treats as line breaks (U+2028, form feed, ...)."""
     raw = csv_file.read_bytes()
@@ -111,7 +113,7 @@ def read_csv_rows(
     rows: list[LabelledRow] = []
     problems: list[RowProblem] = []
     source = str(csv_path)
-    for number, line in enumerate(_decoded_lines(csv_path), start=1):
+    for number, line in enumerate(text_lines(csv_path), start=1):
         if not line.strip():
             continue
         path, found, label = line.partition(csv_delimiter)
