@@ -30,7 +30,10 @@ The template sandbox (built once; add what a new example names):
   ``data/synthetic/eval``), ``lines.csv`` (those of ``scans/``, labelled) and ``words.txt`` (a lexicon);
 - ``home/data/my_lines/`` (48 images of digits and letters a-f with ``.gt.txt`` transcriptions),
   ``home/fonts/`` (one TTF) and ``data/my_lines/{train,validation}.csv`` + ``alphabet.json`` prepared
-  from them by ``hlp/prepare_folder.py``.
+  from them by ``hlp/prepare_folder.py``;
+- lines of digits and letters a-f in the other input formats: ``data/my_lines/{train,eval,test}.tsv``,
+  ``data/big/{train,eval}.tsv``, ``.gt.txt`` folders ``data/book/{train,eval}/``, and ``new_lines.csv``;
+  alphabets ``latin.json`` and ``greek.json``.
 """
 
 from __future__ import annotations
@@ -216,7 +219,32 @@ def template(tmp_path_factory, tiny_dataset) -> Path:
     shutil.copy(font_manager.findfont("DejaVu Sans"), root / "home" / "fonts")
     with _inside(root):
         assert run_command(["python", "hlp/prepare_folder.py", str(my_lines), "--output-dir", "data/my_lines"]) == 0
+    _write_input_formats(root, own_rows, read_csv_rows(tiny_dataset["eval"], ";", "|")[0])
     return root
+
+
+def _write_input_formats(root: Path, train_rows: list, eval_rows: list) -> None:
+    """The same tiny lines as TSV lists, ``.gt.txt`` folders and a CSV, where the README's examples look."""
+    splits = {"train": train_rows, "eval": eval_rows, "test": eval_rows}
+    for folder, names in (("data/my_lines", ("train", "eval", "test")), ("data/big", ("train", "eval"))):
+        (root / folder / "images").mkdir(parents=True, exist_ok=True)
+        for name in names:
+            lines = []
+            for i, row in enumerate(splits[name]):
+                image = f"images/{name}_{i:04d}.png"
+                shutil.copy(row.path, root / folder / image)
+                lines.append(f"{image}\t{row.text}")
+            (root / folder / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("train", "eval"):
+        book = root / "data" / "book" / name
+        book.mkdir(parents=True)
+        for i, row in enumerate(splits[name]):
+            shutil.copy(row.path, book / f"{i:04d}.png")
+            (book / f"{i:04d}.gt.txt").write_text(row.text + "\n", encoding="utf-8")
+    new_lines = [f"data/my_lines/images/eval_{i:04d}.png;|{'|'.join(row.units)}|" for i, row in enumerate(eval_rows)]
+    (root / "new_lines.csv").write_text("\n".join(new_lines) + "\n", encoding="utf-8")
+    (root / "latin.json").write_text(json.dumps({u: i + 1 for i, u in enumerate("abcdefghij ")}), encoding="utf-8")
+    (root / "greek.json").write_text(json.dumps({u: i + 1 for i, u in enumerate("αβγδε ")}), encoding="utf-8")
 
 
 @contextlib.contextmanager
