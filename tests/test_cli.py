@@ -9,7 +9,7 @@ import tomllib
 from tests.conftest import REPO
 from tf_crnn.cli import COMMANDS, main
 
-NAMES = ["train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot"]
+NAMES = ["train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

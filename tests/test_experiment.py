@@ -1,9 +1,11 @@
 """The sacred experiment's command line, shared by ``python training.py`` and ``tf-crnn train``."""
 
+import json
+
 import pytest
 
 from tf_crnn.errors import ConfigError
-from tf_crnn.experiment import sacred_arguments
+from tf_crnn.experiment import resolve_params, sacred_arguments
 
 
 def test_with_is_optional_and_commands_and_options_pass_through(tmp_path):
@@ -34,3 +36,14 @@ def test_values_may_be_written_in_json_like_the_config_files():
 def test_a_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match=f"config file not found: {tmp_path / 'nope.json'}"):
         sacred_arguments([str(tmp_path / "nope.json"), "n_epochs=3"])
+
+
+def test_resolve_params_merges_files_then_updates_like_sacred(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps({"n_epochs": 3, "synthetic_data": {"n_train": 10, "n_eval": 2, "seed": 4}}))
+    second.write_text(json.dumps({"n_epochs": 5, "optimizer": "rms"}))
+    params = resolve_params(["synthetic_data.seed=9", str(first), str(second), "restore_model=true"])
+    assert params.n_epochs == 5 and params.optimizer == "rms" and params.restore_model is True
+    assert (params.synthetic_data.n_train, params.synthetic_data.seed) == (10, 9)  # the update wins, n_train stays
+    with pytest.raises(ConfigError, match="no sacred command or option"):
+        resolve_params(["print_config", str(first)])

@@ -1,23 +1,20 @@
 """A picture of what the model trains on: training lines after augmentation, with their labels.
 
-``python -m tf_crnn.augment_grid --config config.json --out grid.png [--n 16] [--variants 3]
-[--set augmentation.blur=1.5 ...]`` writes a PNG of ``n`` training lines, each as the original
-preprocessed line followed by ``variants`` augmented draws, label above. The images are the
-network's input exactly (the same tf.data graph as training: resizing, augmentation, padding to a
-multiple of the width reduction), shown as the network reads them: ink high (white) on 0 (black),
-magnified without interpolation. :func:`augmentation_grid` returns the picture for other tools.
+``tf-crnn grid CONFIG.json [field=value ...] --out grid.png`` (:mod:`tf_crnn.cli.grid`; also
+``python -m tf_crnn.augment_grid``) writes a PNG of training lines, each as the preprocessed line
+followed by augmented draws, label above. The lines are those training reads (rows of the training
+files, or synthetic lines rendered on the fly) and the images are the network's input exactly (the
+same tf.data graph as training: resizing, augmentation, padding to a multiple of the width
+reduction), shown as the network reads them: ink high (white) on 0 (black), magnified without
+interpolation. :func:`augmentation_grid` returns the picture for other tools.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,13 +22,15 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from tf_crnn.config import Params  # noqa: E402
-from tf_crnn.data_handler import IMAGES, WIDTHS, decoded_lines, lines_to_batches  # noqa: E402
-from tf_crnn.errors import ConfigError, DataError, TfCrnnError  # noqa: E402
+from tf_crnn.config import Alphabet, Params  # noqa: E402
+from tf_crnn.data_handler import CODES, IMAGES, WIDTHS, decoded_lines, lines_to_batches  # noqa: E402
+from tf_crnn.errors import ConfigError, DataError  # noqa: E402
 from tf_crnn.io.csv_rows import LabelledRow  # noqa: E402
 from tf_crnn.io.rows import detect_format, expand_sources, read_rows  # noqa: E402
 from tf_crnn.io.tfrecords import load_index  # noqa: E402
 from tf_crnn.preprocessing import PreparedData, image_size  # noqa: E402
+from tf_crnn.synth.generator import LineGenerator  # noqa: E402
+from tf_crnn.synth.source import synthetic_lines  # noqa: E402
 
 LOGGER = logging.getLogger(__name__)
 LABEL_HEIGHT = 18
@@ -74,11 +73,30 @@ def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
     return chosen
 
 
-def model_inputs(params: Params, rows: Sequence[LabelledRow], augment: bool, seed: int = 0) -> list[np.ndarray]:
-    """The network's input for each row ([H, W, C] float32, cut at its true width), through the training
-    pipeline; ``augment`` applies ``params``' augmentation (one draw per row from ``seed``)."""
-    data = PreparedData(rows=list(rows))
-    lines = decoded_lines(data, params, use_labels=False, shuffle=False)
+def training_sample(params: Params, n: int, seed: int = 0) -> tuple[list[str], tf.data.Dataset]:
+    """``n`` training lines as training reads them: their labels and their line source.
+
+    Rows drawn from the training files (:func:`sample_rows`), or, with ``synthetic_data.on_the_fly``,
+    lines ``seed * n`` to ``seed * n + n - 1`` of the training stream (seed 0: the first lines of epoch 0).
+    """
+    if not params.synthetic_data.on_the_fly:
+        rows = sample_rows(params, n, seed)
+        return [row.text for row in rows], decoded_lines(
+            PreparedData(rows=rows), params, use_labels=False, shuffle=False
+        )
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    synthetic = params.synthetic_data
+    generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_chars_per_string)
+    lines = synthetic_lines(
+        generator, alphabet, synthetic.seed, seed * n, n, params.input_channels, params=params
+    ).cache()  # rendered once, shown in every column
+    units = alphabet.code_to_unit
+    return ["".join(units[code] for code in line[CODES].numpy()) for line in lines], lines
+
+
+def model_inputs(params: Params, lines: tf.data.Dataset, augment: bool, seed: int = 0) -> list[np.ndarray]:
+    """The network's input for each line of a line source ([H, W, C] float32, cut at its true width),
+    through the training pipeline; ``augment`` applies ``params``' augmentation (one draw per line from ``seed``)."""
     batches = lines_to_batches(lines, params, use_labels=False, batch_size=1, data_augmentation=augment, seed=seed)
     return [batch[IMAGES][0, :, : int(batch[WIDTHS][0])].numpy() for batch in batches]
 
@@ -108,19 +126,22 @@ def render_grid(
     return canvas
 
 
-def augmentation_grid(params: Params, n: int = 16, variants: int = 1, seed: int = 0, zoom: int = 2) -> Image.Image:
-    """Picture of ``n`` training lines: preprocessed without augmentation, then ``variants`` augmented draws.
+def augmentation_grid(
+    params: Params, n: int = 16, variants: int = 1, seed: int = 0, zoom: int = 2
+) -> tuple[Image.Image, list[str]]:
+    """Picture of ``n`` training lines: preprocessed without augmentation, then ``variants`` augmented
+    draws; and the column titles.
 
     With ``data_augmentation`` false the augmented columns are left out (there is nothing to show).
     """
-    rows = sample_rows(params, n, seed)
-    columns = [model_inputs(params, rows, augment=False)]
+    labels, lines = training_sample(params, n, seed)
+    columns = [model_inputs(params, lines, augment=False)]
     titles = ["preprocessed"]
     if params.data_augmentation:
         for variant in range(variants):
-            columns.append(model_inputs(params, rows, augment=True, seed=seed + variant))
+            columns.append(model_inputs(params, lines, augment=True, seed=seed + variant))
             titles.append(f"augmented ({variant + 1})")
-    return render_grid([row.text for row in rows], columns, titles, zoom)
+    return render_grid(labels, columns, titles, zoom), titles
 
 
 def _to_pil(image: np.ndarray, zoom: int) -> Image.Image:
@@ -137,56 +158,11 @@ def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
 
 
-def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """``key=value`` or ``section.key=value`` (values read as JSON, else as text) applied to a config dict."""
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        target = values
-        *sections, name = key.split(".")
-        for section in sections:
-            target = target.setdefault(section, {})
-            if not isinstance(target, dict):
-                raise ConfigError(f"--set {item!r}: {section} is not a section")
-        target[name] = value
-    return values
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="the experiment's JSON config (as for training.py)")
-    parser.add_argument("--out", required=True, help="PNG file to write")
-    parser.add_argument("--n", type=int, default=16, help="number of training lines (default 16)")
-    parser.add_argument("--variants", type=int, default=1, help="augmented draws per line (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="which lines and draws (default 0)")
-    parser.add_argument("--zoom", type=int, default=2, help="pixel magnification (default 2)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        if args.n < 1 or args.variants < 0 or args.zoom < 1:
-            raise ConfigError("--n and --zoom must be positive and --variants non-negative")
-        try:
-            values = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"cannot read the config {args.config}: {error}") from None
-        params = Params.from_dict(apply_overrides(values, args.set))
-        from tf_crnn.trainer import ensure_data
+    """``python -m tf_crnn.augment_grid``: the same as ``tf-crnn grid``."""
+    from tf_crnn.cli import grid, run_command
 
-        ensure_data(params)  # the default experiment's synthetic lines, generated as training would
-        picture = augmentation_grid(params, args.n, args.variants, args.seed, args.zoom)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        picture.save(args.out)
-    except (TfCrnnError, tf.errors.OpError, OSError) as error:
-        LOGGER.error("%s", getattr(error, "message", None) or error)
-        return 1
-    print(f"wrote {args.out}")
-    return 0
+    return run_command(grid, argv, "python -m tf_crnn.augment_grid")
 
 
 if __name__ == "__main__":

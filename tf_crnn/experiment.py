@@ -21,6 +21,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from sacred import SETTINGS, Experiment  # noqa: E402
+from sacred.arg_parser import get_config_updates  # noqa: E402
 from sacred.observers import FileStorageObserver  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
@@ -96,6 +97,38 @@ def sacred_arguments(arguments: Sequence[str]) -> list[str]:
                     f"config file not found: {update} (after 'with' come JSON config files and field=value updates)"
                 )
     return arguments
+
+
+def resolve_params(arguments: Sequence[str]) -> Params:
+    """The configuration ``tf-crnn train ARGUMENTS`` would train with, resolved without running anything.
+
+    ``arguments`` are what follows ``tf-crnn train`` (``[with] config.json ... field=value ...``):
+    JSON files merged in order, then the updates, which win over any file (sacred's precedence);
+    dotted updates (``synthetic_data.n_train=50``) change one entry of a section.
+    """
+    arguments = sacred_arguments(arguments)
+    if arguments[:1] != ["with"] or any(argument.startswith("-") for argument in arguments):
+        raise ConfigError("give config files and field=value updates only (no sacred command or option)")
+    values: dict[str, Any] = Params().to_dict()
+    files = [argument for argument in arguments[1:] if "=" not in argument]
+    updates, _ = get_config_updates([argument for argument in arguments[1:] if "=" in argument])
+    for config_file in files:
+        try:
+            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{config_file}:{error.lineno}: not valid JSON ({error.msg})") from None
+        _merge(values, loaded)
+    return Params.from_dict(_merge(values, updates))
+
+
+def _merge(values: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """``updates`` written into ``values``, section by section (a section's other entries stay)."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            _merge(values[key], value)
+        else:
+            values[key] = value
+    return values
 
 
 def _python_literal(update: str) -> str:

@@ -162,8 +162,9 @@ def builtin_families() -> list[Family]:
 
 
 def user_families(font_dir: str | os.PathLike) -> list[Family]:
-    """One family per .ttf/.otf file of ``font_dir`` (searched recursively)."""
-    folder = Path(font_dir)
+    """One family per .ttf/.otf file of ``font_dir`` (searched recursively; ``~`` is the home folder, as
+    the shell leaves it unexpanded in ``synthetic_data.font_dir=~/fonts``)."""
+    folder = Path(font_dir).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"font folder {folder} does not exist")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".ttf", ".otf"})
