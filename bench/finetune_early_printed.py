@@ -134,10 +134,16 @@ def main() -> None:
     # Both runs have the source's architecture (else the default synthetic preset's, config.json), so only
     # the initial weights differ.
     architecture_params = Params.from_json_file(REPO / "config.json")
+    source_note = ""
     if args.source:
         source = load_source(args.source)
         architecture_params = source.params
         print(f"source {source.origin}: {len(source.alphabet)} units", flush=True)
+        info = Path(source.origin) / "export_info.json"
+        if info.is_file():
+            card = json.loads(info.read_text(encoding="utf-8"))
+            cer = card.get("metrics", {}).get("cer", float("nan"))
+            source_note = f" (epoch {card.get('epoch')}, CER {cer:.1%} on its own evaluation lines)"
     architecture = {k: v for k, v in architecture_params.to_dict().items() if k in Params().architecture}
     base = {
         **architecture,
@@ -217,7 +223,7 @@ def main() -> None:
     if args.source:
         notes.insert(
             1,
-            f"(b) warm start from `{args.source}`: {shared.get('kept', '?')} output units kept, "
+            f"(b) warm start from `{args.source}`{source_note}: {shared.get('kept', '?')} output units kept, "
             f"{len(shared.get('added', []))} new, {len(shared.get('dropped', []))} dropped; CNN frozen for the first "
             f"{args.freeze_steps} steps.",
         )

@@ -126,9 +126,8 @@ def _batches(n_classes: int, n: int):
     return tf.data.Dataset.from_tensor_slices((features, np.zeros(n * 4, "float32"))).batch(4)
 
 
-@pytest.mark.parametrize("xla", [False, True])
-def test_frozen_conv_layers_and_their_statistics_do_not_move_until_unfrozen(tmp_path, xla):
-    params = tiny_params(tmp_path, jit_compile=xla)
+def test_frozen_conv_layers_and_their_statistics_do_not_move_until_unfrozen(tmp_path):
+    params = tiny_params(tmp_path)
     model = get_model_train(params, get_model_inference(params, len(TINY_UNITS) + 1))
     blocks = conv_blocks(model)
     assert len(blocks) == 2 and blocks[0].bn is not None
@@ -153,7 +152,7 @@ def test_training_warm_starts_freezes_and_a_resumed_run_keeps_its_own_checkpoint
     tmp_path, random_export, tiny_dataset, caplog
 ):
     _, _, _, export_dir = random_export
-    rows = (tiny_dataset["train"].read_text(encoding="utf-8")).splitlines()
+    rows = tiny_dataset["train"].read_text(encoding="utf-8").splitlines()[:32]
     train_csv = tmp_path / "train.csv"  # labels in the target alphabet: hex letters and spaces removed
     keep = set("0123456789")
     train_csv.write_text(
@@ -168,7 +167,7 @@ def test_training_warm_starts_freezes_and_a_resumed_run_keeps_its_own_checkpoint
         tmp_path,
         csv_files_train=[str(train_csv)],
         csv_files_eval=[str(train_csv)],
-        warm_start={"model": str(export_dir), "freeze_cnn_steps": 2},
+        warm_start={"model": str(export_dir), "freeze_cnn_steps": 1},
     )
     with caplog.at_level(logging.INFO):
         result = train(params)
@@ -178,8 +177,8 @@ def test_training_warm_starts_freezes_and_a_resumed_run_keeps_its_own_checkpoint
         "added": ["ſ", "ꝛ", "é", "ä"],
         "dropped": list("abcdef "),
     }
-    assert "convolutional layers frozen for the first 2 training steps" in caplog.text
-    assert "convolutional layers unfrozen after 2 steps" in caplog.text
+    assert "convolutional layers frozen for the first 1 training steps" in caplog.text
+    assert "convolutional layers unfrozen at step 1" in caplog.text
 
     caplog.clear()
     params.restore_model, params.n_epochs = True, 2

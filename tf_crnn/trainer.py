@@ -304,7 +304,7 @@ def _train(
         callbacks.append(LRTensorBoard(str(output / "tensorboard")))
     if run is not None:
         callbacks.append(SacredMetricsLogger(run))
-    if transfer is not None and params.warm_start.freeze_cnn_steps:
+    if params.warm_start.freeze_cnn_steps and initial_epoch == 0:  # decided alike on every worker
         callbacks.append(FreezeConvLayers(params.warm_start.freeze_cnn_steps))
     if params.max_training_minutes:
         callbacks.append(TimeBudget(params.max_training_minutes))

@@ -230,7 +230,7 @@ class FreezeConvLayers(keras.callbacks.Callback):
         self.done += 1
         if self.frozen and self.done >= self.steps:
             self._set_frozen(False)
-            LOGGER.info("convolutional layers unfrozen after %d steps", self.done)
+            LOGGER.info("convolutional layers unfrozen at step %d", self.done)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.frozen:
