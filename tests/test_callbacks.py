@@ -31,3 +31,23 @@ def test_checkpoints_are_bounded_best_is_kept_and_logs_are_written(tiny_experime
     assert state["epoch"] == 3 and state["best_cer"] <= 1.0
     assert {"epoch_learning_rate", "epoch_loss", "epoch_cer"} <= scalar_tags(output / "tensorboard")
     assert result["epochs"] == 3
+
+
+def test_time_budget_stops_after_the_epoch_that_leaves_no_room_for_another():
+    import keras
+
+    from tf_crnn.callbacks import TimeBudget
+
+    now = [0.0]
+    budget = TimeBudget(10, clock=lambda: now[0])  # 600 s
+    budget.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    budget.model.stop_training = False
+    budget.on_train_begin()
+    for epoch, seconds in enumerate([200, 150, 100]):
+        budget.on_epoch_begin(epoch)
+        now[0] += seconds
+        budget.on_epoch_end(epoch)
+        if budget.model.stop_training:
+            break
+    # after epoch 2, 350 s + the longest epoch (200 s) fit in 600 s; after epoch 3, 450 s + 200 s do not
+    assert budget.stopped_epoch == 3

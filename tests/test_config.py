@@ -166,3 +166,30 @@ def test_check_input_file_alphabet_names_rows_and_units(tmp_path):
     alphabet = Alphabet(lookup={"a": 1, "b": 2})
     with pytest.raises(DataError, match=r"d\.csv:2: units not in the alphabet: 'z'"):
         alphabet.check_input_file_alphabet(csv)
+
+
+def test_every_shipped_lookup_loads_with_codes_one_to_n():
+    from tests.conftest import REPO
+
+    lookups = sorted((REPO / "data" / "alphabet").glob("lookup_*.json"))
+    assert {p.stem for p in lookups} >= {"lookup_latin_accents", "lookup_historical_latin", "lookup_printable_ascii"}
+    for path in lookups:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        assert sorted(raw.values()) == list(range(1, len(raw) + 1)), path.name
+        assert Alphabet(path).lookup == raw, path.name
+    latin = Alphabet(REPO / "data" / "alphabet" / "lookup_latin_accents.json").lookup
+    historical = Alphabet(REPO / "data" / "alphabet" / "lookup_historical_latin.json").lookup
+    ascii_units = Alphabet(REPO / "data" / "alphabet" / "lookup_printable_ascii.json").lookup
+    assert set(ascii_units) < set(latin) < set(historical)
+    assert {"é", "ñ", "ß", "Œ", "«"} <= set(latin)
+    assert {"ſ", "ꝛ", "ꝑ", "ꝓ", "ꝗ", "ꝙ", "⁊", "ę", "\u0364", "\u0303", "\u0304"} <= set(historical)
+
+
+def test_historical_lookup_covers_the_early_printed_books():
+    from tests.conftest import REPO, SHARED_DATA
+
+    folder = SHARED_DATA / "early-printed-books"
+    if not (folder / "train.csv").is_file():
+        pytest.skip(f"{folder} is absent")
+    alphabet = Alphabet(REPO / "data" / "alphabet" / "lookup_historical_latin.json")
+    alphabet.check_input_file_alphabet([folder / "train.csv", folder / "test.csv"])

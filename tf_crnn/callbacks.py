@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,40 @@ class BadBatchGuard(keras.callbacks.Callback):
         total = int(self.model.bad_batches.numpy())
         if total:
             LOGGER.warning("epoch %d: %d batches skipped so far for a non-finite loss or gradient", epoch + 1, total)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the epoch that leaves too little of ``minutes`` for another one.
+
+    The next epoch is assumed to take as long as the longest so far (evaluation included), so
+    training ends within the budget; the usual end of training follows (final evaluation, checkpoint,
+    export).
+    """
+
+    def __init__(self, minutes: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.budget = minutes * 60.0
+        self.clock = clock
+        self.started = self.epoch_started = 0.0
+        self.longest_epoch = 0.0
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.started = self.clock()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch_started = self.clock()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        now = self.clock()
+        self.longest_epoch = max(self.longest_epoch, now - self.epoch_started)
+        if now - self.started + self.longest_epoch > self.budget:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+            LOGGER.info(
+                "time budget: stopping after epoch %d (%.1f of %.1f minutes used; an epoch takes up to %.1f)",
+                epoch + 1, (now - self.started) / 60, self.budget / 60, self.longest_epoch / 60,
+            )  # fmt: skip
 
 
 class LearningRateLogger(keras.callbacks.Callback):

@@ -206,6 +206,46 @@ class Distribution:
 # -- end of distribution ---------------------------------------------------------------------------
 
 
+# -- fine-tuning (issue 4) -------------------------------------------------------------------------
+
+
+@dataclass
+class WarmStart:
+    """Start training from another model's weights (fine-tuning), possibly with another alphabet.
+
+    ``model``: an export folder, an output folder (its best export, else its latest checkpoint) or
+    a checkpoint (``.../checkpoints/ckpt-7``); "" (the default) trains from scratch. Everything but
+    the output layer must have the same architecture; output units the two alphabets share keep
+    their weights, new units start fresh, dropped units are removed. ``freeze_cnn_steps`` keeps the
+    convolutional layers (and their BatchNormalization statistics) fixed for the first that many
+    training steps, so the fresh output units do not pull the features apart; 0 = never frozen.
+    """
+
+    model: str = ""
+    freeze_cnn_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str):
+            raise ConfigError(
+                f"warm_start.model must be the path of an export folder, an output folder or a checkpoint, got "
+                f"{self.model!r}"
+            )
+        steps = self.freeze_cnn_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ConfigError(f"warm_start.freeze_cnn_steps must be a non-negative integer (0 = off), got {steps!r}")
+        if steps and not self.model:
+            raise ConfigError(
+                "warm_start.freeze_cnn_steps freezes the layers of a warm-started model: set warm_start.model too"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model)
+
+
+# -- end of fine-tuning ----------------------------------------------------------------------------
+
+
 def _pairs(default: Sequence[tuple[int, int]]) -> Any:
     return field(default_factory=lambda: [tuple(p) for p in default])
 
@@ -279,6 +319,9 @@ class Params:
     jit_compile: bool = False
     # Distribution over devices and machines (issue 8)
     distribution: Distribution = field(default_factory=Distribution)
+    # Fine-tuning (issue 4): start from another model; stop before a time budget runs out (0 = none)
+    warm_start: WarmStart = field(default_factory=WarmStart)
+    max_training_minutes: float = 0.0
 
     def __post_init__(self) -> None:
         self._build_sections()
@@ -522,6 +565,11 @@ class Params:
             raise ConfigError(f"jit_compile must be true or false, got {self.jit_compile!r}")
         if self.num_beam_paths > self.beam_width:
             raise ConfigError(f"num_beam_paths ({self.num_beam_paths}) cannot exceed beam_width ({self.beam_width})")
+        # -- issue 4: time budget
+        minutes = self.max_training_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 <= minutes < math.inf:
+            raise ConfigError(f"max_training_minutes must be a number of minutes >= 0 (0 = no limit), got {minutes!r}")
+        self.max_training_minutes = float(minutes)
         # -- issue 3: synthetic lines on the fly
         if self.synthetic_data.on_the_fly and self.csv_files_train:
             raise ConfigError(
@@ -820,5 +868,6 @@ __all__ = [
     "Params",
     "SyntheticData",
     "TextOptions",
+    "WarmStart",
     "import_params_from_json",
 ]

@@ -279,6 +279,13 @@ class SkipNonFiniteModel(keras.Model):
         self.xla = xla
         self._forward_backward = tf.function(self._losses_and_gradients, jit_compile=True) if xla else None
 
+    def retrace_train_step(self) -> None:
+        """Trace the training step again, after layers were frozen or unfrozen: a traced step keeps
+        the trainable weights it was traced with."""
+        if self.xla:
+            self._forward_backward = tf.function(self._losses_and_gradients, jit_compile=True)
+        self.make_train_function(force=True)
+
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Build (loss, optimizer) from the model's own input specs rather than from a batch.
 

@@ -32,6 +32,7 @@ from tf_crnn.callbacks import (
     LearningRateLogger,
     LRTensorBoard,
     SacredMetricsLogger,
+    TimeBudget,
     TrainingState,
     write_predictions,
 )
@@ -68,6 +69,7 @@ from tf_crnn.safe_io import save_checkpoint, storage_error
 from tf_crnn.synth import EVAL_SEED_OFFSET, generate_dataset
 from tf_crnn.synth.generator import generator_options
 from tf_crnn.synth.source import training_lines
+from tf_crnn.warm_start import FreezeConvLayers, Transfer, warm_start
 
 LOGGER = logging.getLogger(__name__)
 
@@ -281,9 +283,12 @@ def _train(
         )  # fmt: skip
     loader = CustomLoaderCallback(output, state)
     loader.set_model(train_model)
+    transfer = None
     with StepWithWorkers(strategy, "restoring the checkpoint"):
         if params.restore_model and chief:  # the other workers receive what the chief restored
             loader.restore()
+        if params.warm_start.enabled and chief:
+            transfer = _warm_start(params, alphabet, inference_model, loader.restored_from)
     broadcast_from_chief(strategy, checkpoint_variables(state.checkpoint), chief)
     initial_epoch = int(state.epoch.numpy())
 
@@ -318,6 +323,10 @@ def _train(
         callbacks.append(LRTensorBoard(str(output / "tensorboard")))
     if run is not None:
         callbacks.append(SacredMetricsLogger(run))
+    if params.warm_start.freeze_cnn_steps and initial_epoch == 0:  # decided alike on every worker
+        callbacks.append(FreezeConvLayers(params.warm_start.freeze_cnn_steps))
+    if params.max_training_minutes:
+        callbacks.append(TimeBudget(params.max_training_minutes))
     callbacks += user_callbacks
 
     LOGGER.info(
@@ -385,6 +394,10 @@ def _train(
         "final_export": str(final_export) if chief else None,
         "best_export": str(best_export) if chief else None,
     }
+    if transfer is not None:
+        result["warm_start"] = {
+            "source": transfer.source, "kept": len(transfer.kept), "added": transfer.added, "dropped": transfer.dropped
+        }  # fmt: skip
     if chief:
         curves = save_training_curves(output, keras_history(getattr(train_model, "history", None)))
         if curves is not None:
@@ -395,6 +408,17 @@ def _train(
             run.log_scalar(f"final_{key}", result[key])
     (output / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _warm_start(params: Params, alphabet: Alphabet, model: keras.Model, restored_from: str | None) -> Transfer | None:
+    """Start from ``warm_start.model``, unless this run resumes its own checkpoint (which then wins)."""
+    if restored_from is not None:
+        LOGGER.info(
+            "warm_start.model %s not used: resuming this run's own checkpoint %s (restore_model=true wins)",
+            params.warm_start.model, restored_from,
+        )  # fmt: skip
+        return None
+    return warm_start(params, alphabet, model)
 
 
 class Interrupted(KeyboardInterrupt):
