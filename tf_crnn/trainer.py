@@ -295,12 +295,16 @@ def _train(
     evaluator = Evaluator(inference_model, params, alphabet, strategy)
     evaluation = EvaluationCallback(evaluator, eval_data, params.evaluate_every_epoch, params.n_epochs)
 
+    exports: dict[int, Path] = {}  # epoch -> export of this run, so the end of training reuses the last one
+
     def export(info: dict[str, Any]) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         try:
-            return export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
+            path = export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
         except (OSError, tf.errors.OpError) as error:
             raise storage_error(error, f"the SavedModel export {output / EXPORTS_FOLDER / stamp}", None) from error
+        exports[info["epoch"]] = path
+        return path
 
     guard = BadBatchGuard(params.max_bad_batches)
     callbacks: list[keras.callbacks.Callback] = [guard, evaluation, LearningRateLogger()]
@@ -370,13 +374,16 @@ def _train(
         ) from None
     train_seconds = time.perf_counter() - started
 
-    final = evaluator.evaluate(eval_data)
+    final_epoch = int(state.epoch.numpy())
+    # The last epoch's evaluation (and its export, if it was a new best) already hold the final weights.
+    final = evaluation.last_result if evaluation.evaluated_epoch == final_epoch - 1 else None
+    final = final or evaluator.evaluate(eval_data)
     write_predictions(output / "predictions" / "final.csv", final, params.csv_delimiter)
     final_export = best_export = exported = None
     with StepWithWorkers(strategy, "exporting the model"):  # the other workers stay until the chief is done
         if chief:
-            final_export = export(
-                {"epoch": int(state.epoch.numpy()), "metrics": _figures(final.metrics), "reason": "end of training"}
+            final_export = exports.get(final_epoch) or export(
+                {"epoch": final_epoch, "metrics": _figures(final.metrics), "reason": "end of training"}
             )
             predictor = PredictionModel(output / EXPORTS_FOLDER)
             best_export = predictor.export_dir
@@ -387,7 +394,7 @@ def _train(
     result = {
         **_figures(final.metrics),
         "eval_loss": final.loss,
-        "epochs": int(state.epoch.numpy()),
+        "epochs": final_epoch,
         "train_lines": n_train,
         "eval_lines": len(eval_data),
         "train_seconds": round(train_seconds, 1),
