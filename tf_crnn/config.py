@@ -23,7 +23,7 @@ from tf_crnn.errors import AlphabetError, ConfigError, DataError
 from tf_crnn.io.csv_rows import RowProblem, raise_for_problems, read_csv_rows
 
 OPTIMIZERS = ("adam", "rms", "ada")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 INVALID_ROW_POLICIES = ("error", "drop")
 PARAMS_FILENAME = "params.json"
 ALPHABET_FILENAME = "alphabet.json"
