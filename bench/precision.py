@@ -11,7 +11,7 @@ the same 200 generated evaluation lines after each quarter of the steps; the tra
 
 Trained weights (``--model-dir``, a training output folder): its best checkpoint's weights read
 by a model built in each precision, CER and loss on the first 200 lines of ``--csv``: what the
-precision alone changes in a trained model's reading.
+precision alone changes in a trained model's reading (``--steps 0``: this check only).
 """
 
 from __future__ import annotations
@@ -98,6 +98,23 @@ def trained(workdir: str, precision: str, model_dir: str, csv_file: str) -> dict
     return {"precision": precision, "cer": result.metrics["cer"], "wer": result.metrics["wer"], "loss": result.loss}
 
 
+def snapshot(model_dir: Path, folder: Path) -> Path:
+    """A copy of the output folder's params, alphabet and best checkpoint, so that every precision reads
+    the same weights even while the run that writes them goes on."""
+    import shutil
+
+    from tf_crnn.callbacks import BEST_FOLDER, CHECKPOINTS_FOLDER
+    from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME
+
+    copy = folder / "checkpoint_snapshot"
+    shutil.rmtree(copy, ignore_errors=True)
+    (copy / CHECKPOINTS_FOLDER).mkdir(parents=True)
+    for name in (PARAMS_FILENAME, ALPHABET_FILENAME):
+        shutil.copy2(model_dir / name, copy / name)
+    shutil.copytree(model_dir / CHECKPOINTS_FOLDER / BEST_FOLDER, copy / CHECKPOINTS_FOLDER / BEST_FOLDER)
+    return copy
+
+
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated policies")
@@ -107,9 +124,28 @@ def main() -> None:
     args = parser.parse_args()
     folder = common.workdir(args)
     steps = 2 * CHECKPOINTS if args.quick else args.steps
+    body = ""
+    if steps:
+        body = training_table(folder, args.precisions.split(","), steps) + "\n\n"
+    if args.model_dir:
+        weights = snapshot(Path(args.model_dir), folder)
+        reads = [
+            common.isolated(trained, workdir=str(folder), precision=p, model_dir=str(weights), csv_file=args.csv)
+            for p in args.precisions.split(",")
+        ]
+        rows = [[r["precision"], f"{r['loss']:.3f}", f"{r['cer']:.2%}", f"{r['wer']:.2%}"] for r in reads]
+        body += f"The best checkpoint of `{args.model_dir}` (copied first) read in each precision, the first 200 "
+        body += f"lines of `{args.csv}`:\n\n" + common.table(["precision", "loss per line", "CER", "WER"], rows)
+        body += "\n\n"
+    body += common.load_note()
+    common.report(args, "Mixed precision: accuracy and speed (bench/precision.py)", body)
+
+
+def training_table(folder: Path, precisions: list[str], steps: int) -> str:
+    """Train in each precision from the same seed; the loss, CER and speed table."""
     common.synthetic_lines(folder, 4000, max_words=3, max_chars=20)
     results = []
-    for precision in args.precisions.split(","):
+    for precision in precisions:
         print(f"training {precision} ...", flush=True)
         results.append(common.isolated(measure, workdir=str(folder), precision=precision, steps=steps))
     base = results[0]
@@ -130,17 +166,7 @@ def main() -> None:
         "1-3 words in the same order, evaluated on the same 200 generated lines (CTC loss per line, CER of greedy "
         "decoding); speed ratios to the first row in brackets; each precision in its own process."
     )
-    if args.model_dir:
-        reads = [
-            common.isolated(trained, workdir=str(folder), precision=p, model_dir=args.model_dir, csv_file=args.csv)
-            for p in args.precisions.split(",")
-        ]
-        rows = [[r["precision"], f"{r['loss']:.3f}", f"{r['cer']:.2%}", f"{r['wer']:.2%}"] for r in reads]
-        body += f"\n\nThe best checkpoint of `{args.model_dir}` read in each precision, the first 200 lines of "
-        body += f"`{args.csv}`:"
-        body += "\n\n" + common.table(["precision", "loss per line", "CER", "WER"], rows)
-    body += "\n\n" + common.load_note()
-    common.report(args, "Mixed precision: accuracy and speed (bench/precision.py)", body)
+    return body
 
 
 if __name__ == "__main__":
