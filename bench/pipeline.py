@@ -92,7 +92,7 @@ def main() -> None:
         ["pipeline, no augmentation", f"{none:.0f}", f"{none / train:.1f}x"],
         ["pipeline, default augmentation", f"{default:.0f}", f"{default / train:.1f}x"],
         ["pipeline, every operation (+ elastic 1.0, perspective 0.05)", f"{full:.0f}", f"{full / train:.1f}x"],
-        ["training (default model, same stream)", f"{train:.0f}", "1.0x"],
+        ["training (default model, same stream)", f"{train:.1f}", "1.0x"],
     ]
     body = common.table(["what", "lines/s", "vs training"], rows)
     if costs:
