@@ -74,7 +74,7 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
-    warmup, steps = (2, 3) if args.quick else (8, 30)
+    warmup, steps = (2, 3) if args.quick else (3, 8)
     speeds: dict[bool, list[float]] = {False: [], True: []}
     for bucket in (False, True, False, True):
         stream = common.training_batches(data, params, bucket_by_width=bucket)

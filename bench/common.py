@@ -30,7 +30,7 @@ import keras  # noqa: E402
 from bench.machine import append_section  # noqa: E402
 
 EARLY_PRINTED_BOOKS = REPO.parent / "shared" / "data" / "early-printed-books"
-DEFAULT_ALPHABET = REPO / "data" / "alphabet" / "lookup_letters_digits_symbols.json"
+DEFAULT_ALPHABET = REPO / json.loads((REPO / "config.json").read_text(encoding="utf-8"))["lookup_alphabet_file"]
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -58,15 +58,18 @@ def default_params(output_dir: Path, **overrides: Any):
     return Params.from_dict(values)
 
 
-def synthetic_lines(folder: Path, n: int, name: str = "train", seed: int = 1) -> Path:
-    """A CSV of ``n`` synthetic lines (the default experiment's generator), generated once per folder."""
+def synthetic_lines(
+    folder: Path, n: int, name: str = "train", seed: int = 1, max_words: int = 12, max_chars: int = 64
+) -> Path:
+    """A CSV of ``n`` synthetic lines (config.json's alphabet and line lengths), generated once per folder."""
     from tf_crnn.config import Alphabet
-    from tf_crnn.synth.render import generate_dataset
+    from tf_crnn.synth import generate_dataset
 
-    csv_file = folder / f"{name}_{n}_{seed}.csv"
+    stem = f"{name}_{n}_{seed}_{max_words}_{max_chars}"
+    csv_file = folder / f"{stem}.csv"
     if not csv_file.is_file():
         units = Alphabet(DEFAULT_ALPHABET).alphabet_units
-        written = generate_dataset(folder, n, units, seed, f"{name}_{n}_{seed}", 6, 40, progress=False)
+        written = generate_dataset(folder, n, units, seed, stem, max_words, max_chars, progress=False)
         assert written == csv_file
     return csv_file
 
@@ -110,6 +113,25 @@ def training_batches(data, params, bucket_by_width: bool | None = None, augmenta
         pad_to_bucket_boundary=params.jit_compile,
     )
     return dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
+
+
+def fixed_width_batch(folder: Path, params, n_classes: int, width: int, batch_size: int) -> dict:
+    """A training batch of ``batch_size`` copies of one synthetic line stretched to exactly ``width`` px,
+    with random labels of one unit per 16 px: every line has the same shape, so FLOPs are exact."""
+    import tensorflow as tf
+
+    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, decode_image
+
+    one_line = prepared(synthetic_lines(folder, 1, "one"), params).paths[0]
+    line = decode_image(tf.io.read_file(one_line), params.input_channels)
+    image = tf.clip_by_value(tf.image.resize(line, [params.input_shape[0], width]), 0.0, 1.0)
+    n_units = width // 16
+    return {
+        IMAGES: tf.tile(image[None], [batch_size, 1, 1, 1]),
+        WIDTHS: tf.fill([batch_size], width),
+        LABELS: tf.random.stateless_uniform([batch_size, n_units], [1, 2], 1, n_classes, tf.int32),
+        LABEL_LENGTH: tf.fill([batch_size], n_units),
+    }
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -64,7 +64,7 @@ def main() -> None:
         csv_file = common.synthetic_lines(folder, 300 if args.quick else 2000)
     params = common.default_params(folder / "output", **overrides)
     data = common.prepared(csv_file, params)
-    n_batches = 4 if args.quick else 60
+    n_batches = 4 if args.quick else 40
 
     none = lines_per_second(data, params, False, n_batches)
     default = lines_per_second(data, params, True, n_batches)
@@ -84,7 +84,7 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
-    warmup, steps = (2, 3) if args.quick else (10, 40)
+    warmup, steps = (2, 3) if args.quick else (4, 10)
     train = common.train_lines_per_second(
         model, common.training_batches(data, params), params.train_batch_size, steps, warmup
     )
@@ -92,7 +92,7 @@ def main() -> None:
         ["pipeline, no augmentation", f"{none:.0f}", f"{none / train:.1f}x"],
         ["pipeline, default augmentation", f"{default:.0f}", f"{default / train:.1f}x"],
         ["pipeline, every operation (+ elastic 1.0, perspective 0.05)", f"{full:.0f}", f"{full / train:.1f}x"],
-        ["training (default model, same stream)", f"{train:.0f}", "1.0x"],
+        ["training (default model, same stream)", f"{train:.1f}", "1.0x"],
     ]
     body = common.table(["what", "lines/s", "vs training"], rows)
     if costs:

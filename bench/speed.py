@@ -33,8 +33,8 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     folder = Path(workdir)
     name = f"{precision}{'_xla' if xla else ''}"
     params = common.default_params(folder / name, precision=precision, jit_compile=xla)
-    train_csv = common.synthetic_lines(folder, 200 if quick else 2000)
-    eval_csv = common.synthetic_lines(folder, 64 if quick else 500, name="eval", seed=2)
+    train_csv = common.synthetic_lines(folder, 200 if quick else 1000)
+    eval_csv = common.synthetic_lines(folder, 64 if quick else 256, name="eval", seed=2)
     train_data = common.prepared(train_csv, params)
     eval_data = common.prepared(eval_csv, params, "eval")
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
@@ -42,7 +42,7 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
     batches = common.training_batches(train_data, params)
-    warmup, steps = (3, 4) if quick else (15, 60)
+    warmup, steps = (3, 4) if quick else (6, 20)
     train = common.train_lines_per_second(model, batches, params.train_batch_size, steps, warmup)
 
     evaluator = Evaluator(inference, params, alphabet)
@@ -56,7 +56,7 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     paths = eval_data.paths
     speeds = {}
     for batch_size in (1, 32):
-        subset = paths[:32] if batch_size == 1 and quick else paths[:200] if batch_size == 1 else paths
+        subset = paths[:32] if batch_size == 1 and quick else paths[:100] if batch_size == 1 else paths
         predictor.predict(paths[: 2 * batch_size], batch_size=batch_size)  # warm-up: trace the shapes
         started = time.perf_counter()
         predictor.predict(subset, batch_size=batch_size)

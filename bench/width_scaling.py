@@ -26,28 +26,18 @@ def measure(workdir: str, width: int, quick: bool) -> dict:
     import tensorflow as tf
 
     from tf_crnn.config import Alphabet
-    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, decode_image
+    from tf_crnn.data_handler import IMAGES, WIDTHS
     from tf_crnn.model import get_model_inference, get_model_train
 
     params = common.default_params(Path(workdir) / "width", input_shape=[32, 2048], max_chars_per_string=128)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
-    one_line = common.synthetic_lines(Path(workdir), 1, "one").with_suffix("") / "000000.png"
-    line = decode_image(tf.io.read_file(str(one_line)), 1)
-    image = tf.clip_by_value(tf.image.resize(line, [32, width]), 0.0, 1.0)
-    n_units = width // 16
-    labels = tf.random.stateless_uniform([BATCH, n_units], [1, 2], 1, alphabet.n_classes, tf.int32)
-    features = {
-        IMAGES: tf.tile(image[None], [BATCH, 1, 1, 1]),
-        WIDTHS: tf.fill([BATCH], width),
-        LABELS: labels,
-        LABEL_LENGTH: tf.fill([BATCH], n_units),
-    }
+    features = common.fixed_width_batch(Path(workdir), params, alphabet.n_classes, width, BATCH)
     before_mb = common.current_rss_mb()
     keras.utils.set_random_seed(0)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
     batches = tf.data.Dataset.from_tensors((features, tf.zeros([BATCH]))).repeat()
-    warmup, steps = (2, 2) if quick else (4, 12)
+    warmup, steps = (2, 2) if quick else (2, 5)
     train = common.train_lines_per_second(model, batches, BATCH, steps, warmup)
     forward = tf.function(lambda x: inference(x, training=False))
     inputs = {IMAGES: features[IMAGES], WIDTHS: features[WIDTHS]}

@@ -12,7 +12,15 @@ from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, images_fr
 from tf_crnn.errors import ConfigError
 from tf_crnn.export import decode_logits, export_saved_model
 from tf_crnn.loader import PredictionModel
-from tf_crnn.model import ConvBlock, get_model_inference, get_model_train, make_optimizer, precision_policy
+from tf_crnn.model import (
+    ConvBlock,
+    get_model_inference,
+    get_model_train,
+    make_optimizer,
+    native_bfloat16_cpu,
+    precision_policy,
+    resolve_precision,
+)
 
 
 def test_conv_block_serialisation_round_trip():
@@ -103,9 +111,19 @@ def test_precision_policy_is_restored_even_on_error():
         raise RuntimeError
     assert keras.mixed_precision.global_policy().name == "float32"
     with pytest.raises(
-        ConfigError, match="precision must be one of float32, mixed_float16, mixed_bfloat16, got 'fp16'"
+        ConfigError, match="precision must be one of float32, mixed_float16, mixed_bfloat16, auto, got 'fp16'"
     ):
         tiny_params(Path("."), precision="fp16")
+
+
+def test_auto_precision_is_bfloat16_only_on_a_cpu_with_native_bfloat16(tmp_path):
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    expected = "mixed_bfloat16" if native_bfloat16_cpu() and not has_gpu else "float32"
+    assert resolve_precision("auto") == expected
+    assert resolve_precision("mixed_float16") == "mixed_float16"
+    inference = get_model_inference(tiny_params(tmp_path, precision="auto"), 5)
+    assert inference.get_layer("conv_block_0").compute_dtype == COMPUTE_DTYPES[expected]
+    assert inference.get_layer("logits").compute_dtype == "float32"
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])  # float32: see test_export.py

@@ -25,7 +25,7 @@ from tf_crnn.io.rows import INPUT_FORMATS
 from tf_crnn.io.text import TextOptions
 
 OPTIMIZERS = ("adam", "rms", "ada")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 INVALID_ROW_POLICIES = ("error", "drop")
 PARAMS_FILENAME = "params.json"
 ALPHABET_FILENAME = "alphabet.json"

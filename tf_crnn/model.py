@@ -7,7 +7,8 @@ step skips (and counts) batches whose loss or gradients are not finite, so one N
 the weights.
 
 ``Params.precision`` picks the Keras dtype policy of the layers ("mixed_bfloat16", "mixed_float16":
-computations in 16 bits, weights in float32); the logits, the softmax of the decoders, the CTC loss
+computations in 16 bits, weights in float32; "auto": mixed_bfloat16 on a CPU that computes bfloat16
+natively, float32 elsewhere, see :func:`resolve_precision`); the logits, the softmax of the decoders, the CTC loss
 and BatchNormalization's statistics stay float32, so models take and give float32 tensors under
 every policy. ``Params.jit_compile`` compiles the training step's forward and backward pass with XLA.
 """
@@ -15,8 +16,10 @@ every policy. ``Params.jit_compile`` compiles the training step's forward and ba
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -231,6 +234,37 @@ def precision_policy(precision: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(previous)
 
 
+def native_bfloat16_cpu() -> bool:
+    """Whether the CPU computes bfloat16 natively: AVX512-BF16 or AMX-BF16 among /proc/cpuinfo's flags.
+
+    Without them TensorFlow emulates bfloat16 and mixed_bfloat16 runs slower than float32.
+    """
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+
+
+@functools.cache
+def _auto_precision() -> str:
+    if tf.config.list_physical_devices("GPU"):
+        chosen, why = "float32", "a GPU is present: set mixed_float16 or mixed_bfloat16 for it explicitly"
+    elif native_bfloat16_cpu():
+        chosen, why = "mixed_bfloat16", "the CPU computes bfloat16 natively (AVX512-BF16/AMX-BF16)"
+    else:
+        chosen, why = "float32", "the CPU has no native bfloat16 (AVX512-BF16 or AMX-BF16)"
+    LOGGER.info("precision auto: %s (%s)", chosen, why)
+    return chosen
+
+
+def resolve_precision(precision: str) -> str:
+    """The Keras dtype policy ``precision`` stands for: itself, or for ``"auto"`` the machine's choice
+    (decided once per process, logged)."""
+    return _auto_precision() if precision == "auto" else precision
+
+
 def _inputs(parameters: Params) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     height = parameters.input_shape[0]
     images = keras.Input((height, None, parameters.input_channels), name=IMAGES)
@@ -241,7 +275,7 @@ def _inputs(parameters: Params) -> tuple[keras.KerasTensor, keras.KerasTensor]:
 def get_model_inference(parameters: Params, n_classes: int, weights_path: str | None = None) -> keras.Model:
     """Model ``{images, widths} -> logits`` (float32 in and out, computing in ``parameters.precision``);
     optionally loads weights (``.weights.h5``)."""
-    with precision_policy(parameters.precision):
+    with precision_policy(resolve_precision(parameters.precision)):
         images, widths = _inputs(parameters)
         logits = get_crnn_output(images, widths, parameters, n_classes)
         model = keras.Model({IMAGES: images, WIDTHS: widths}, logits, name="crnn")
@@ -434,6 +468,6 @@ def make_optimizer(parameters: Params) -> keras.optimizers.Optimizer:
         optimizer = keras.optimizers.RMSprop(**kwargs)
     else:
         optimizer = keras.optimizers.Adadelta(**kwargs)
-    if parameters.precision == "mixed_float16":
+    if resolve_precision(parameters.precision) == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -1,0 +1,105 @@
+"""Memory and speed as the data set grows (1,000 to 100,000 lines), in one run.
+
+Usage: python bench/dataset_size.py [--sizes 1000,10000,100000] [--quick] [--no-record]
+
+For each size, in a fresh process: checked rows of that many lines (rows cycling over 200 rendered
+synthetic line images, as preprocessing leaves them: path, codes, resized width), the trainer's
+stream over them (shuffled every epoch, default augmentation, width buckets at the widths'
+quantiles), and steady-state training of the default model on it. Reported: the resident memory
+the rows add, the peak after iterating the stream alone, the time to build the stream, training
+lines/s and the peak with training. Memory must stay flat: images are read lazily, a shuffle costs
+one permutation (4 bytes per row), so the rows themselves (a few hundred bytes each, Python objects)
+are the only part that grows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+N_IMAGES = 200
+
+
+def measure(workdir: str, n_rows: int, quick: bool) -> dict:
+    import keras
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.preprocessing import PreparedData
+
+    folder = Path(workdir)
+    params = common.default_params(folder / f"size_{n_rows}", data_augmentation=True)
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    keras.utils.set_random_seed(0)
+    model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
+    images = common.prepared(common.synthetic_lines(folder, N_IMAGES), params)
+    loaded_mb = common.current_rss_mb()
+    data = PreparedData(  # distinct objects per row, as a CSV of that many lines gives
+        rows=[dataclasses.replace(images.rows[i % N_IMAGES], line=i) for i in range(n_rows)],
+        codes=[list(images.codes[i % N_IMAGES]) for i in range(n_rows)],
+        widths=[int(images.widths[i % N_IMAGES]) for i in range(n_rows)],
+    )
+    rows_mb = common.current_rss_mb()
+    started = time.perf_counter()
+    stream = common.training_batches(data, params)
+    iterator = iter(stream)
+    next(iterator)
+    build_s = time.perf_counter() - started
+    for _ in range(4 if quick else 40):
+        next(iterator)
+    pipeline_mb = common.peak_rss_mb()
+    warmup, steps = (2, 3) if quick else (3, 6)
+    train = common.train_lines_per_second(model, stream, params.train_batch_size, steps, warmup)
+    return {
+        "rows": n_rows,
+        "rows_mb": rows_mb - loaded_mb,
+        "pipeline_mb": pipeline_mb - loaded_mb,
+        "build_s": build_s,
+        "train": train,
+        "peak_mb": common.peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated numbers of lines")
+    args = parser.parse_args()
+    folder = common.workdir(args)
+    common.synthetic_lines(folder, N_IMAGES)
+    sizes = [100, 1000] if args.quick else [int(n) for n in args.sizes.split(",")]
+    results = []
+    for n_rows in sizes:
+        print(f"measuring {n_rows} lines ...", flush=True)
+        results.append(common.isolated(measure, workdir=str(folder), n_rows=n_rows, quick=args.quick))
+    base = results[0]
+    rows = [
+        [
+            f"{r['rows']:,}",
+            f"{r['rows_mb']:.1f}",
+            f"{r['build_s']:.2f}",
+            f"{r['pipeline_mb']:.0f} ({r['pipeline_mb'] - base['pipeline_mb']:+.0f})",
+            f"{r['train']:.1f}",
+            f"{r['peak_mb']:.0f}",
+        ]
+        for r in results
+    ]
+    header = ["lines", "rows in memory MB", "stream built s", "pipeline peak MB over model (vs first)"]
+    body = common.table([*header, "training lines/s", "peak memory with training MB"], rows)
+    body += (
+        f"\n\nRows cycling over {N_IMAGES} rendered lines; default model (config.json) with default augmentation "
+        "and width buckets, each size in its own process. 'Rows in memory': resident memory added by the rows; "
+        "'pipeline peak': the peak over the process with the model built, after 40 batches of the stream alone (no "
+        "training); the peak with training depends on the widest batches trained, not on the data set's size.\n"
+        + common.load_note()
+    )
+    common.report(args, "Memory vs data set size (bench/dataset_size.py)", body)
+
+
+if __name__ == "__main__":
+    main()

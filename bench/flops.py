@@ -1,0 +1,269 @@
+"""Where the training time goes: FLOPs per line, and achieved FLOP/s against the measured peak, per part.
+
+Usage: python bench/flops.py [--width 512] [--precisions float32,mixed_bfloat16] [--quick] [--no-record]
+
+In one process, for each precision: the machine's matrix-multiply peak in that precision
+(2048-square matmuls, float32 or bfloat16), then, on one batch of 32 lines of ``--width`` px, the
+forward + backward time of each part of the default model (config.json) on that same batch: the
+convolution stack (images to per-time-step features), the recurrent head (BiLSTMs and the output
+Dense, features to logits, with the gradient to the features), the CTC loss (logits to loss, with its
+gradient), and Keras' whole training step (all of these, the optimizer and the non-finite checks).
+FLOPs per line are counted from the layer shapes (2 per multiply-add; a backward pass is 2 forward
+passes) and cross-checked with TensorFlow's profiler (``float_operation``) on the forward graph and
+on one LSTM cell step. The input pipeline's time per line (default augmentation, tf.data on all
+cores) is given beside them: it runs concurrently with the training step, not before it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+BATCH = 32
+PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+
+
+def forward_flops(params, n_classes: int, width: int) -> dict[str, float]:
+    """Multiply-add FLOPs (x2) of one line's forward pass, per part, from the layer shapes."""
+    height, channels = params.input_shape[0], params.input_channels
+    conv = 0.0
+    for features, kernel, stride, pool in zip(
+        params.cnn_features_list, params.cnn_kernel_size, params.cnn_stride_size, params.cnn_pool_size
+    ):
+        height, width_now = -(-height // stride[0]), -(-width // stride[1])
+        conv += 2 * height * width_now * kernel * kernel * channels * features
+        height, width, channels = height // pool[0], width_now // pool[1], features
+    steps = width
+    size = params.output_height * params.cnn_features_list[-1]
+    per_layer = []
+    for units in params.rnn_units:
+        per_layer.append(2 * steps * 2 * (size + units) * 4 * units)  # two directions, four gates
+        size = 2 * units
+    dense = 2 * steps * size * n_classes
+    return {"conv": conv, "lstm": sum(per_layer), "first_bilstm": per_layer[0], "dense": dense, "steps": steps}
+
+
+def profiled_flops(inference, params, width: int) -> tuple[float, float]:
+    """TensorFlow profiler's FLOPs of (the forward graph for one line, one step of the first LSTM cell).
+
+    The profiler does not look inside the LSTMs' while loop, so the forward graph's count holds the
+    convolutions, the Dense and the element-wise ops; the cell step is counted separately.
+    """
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    from tf_crnn.data_handler import IMAGES, WIDTHS
+
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+
+    def count(function, *specs) -> float:
+        graph = tf.function(function).get_concrete_function(*specs).graph
+        return float(model_analyzer.profile(graph, options=options).total_float_ops)
+
+    height, channels = params.input_shape[0], params.input_channels
+    whole = count(
+        lambda images, widths: inference({IMAGES: images, WIDTHS: widths}, training=False),
+        tf.TensorSpec([1, height, width, channels], tf.float32),
+        tf.TensorSpec([1], tf.int32),
+    )
+    cell = inference.get_layer("bilstm_0").forward_layer.cell
+    size, units = params.output_height * params.cnn_features_list[-1], params.rnn_units[0]
+    dtype = cell.compute_dtype
+    step = count(
+        lambda x, h, c: cell(x, [h, c])[0],
+        tf.TensorSpec([1, size], dtype),
+        tf.TensorSpec([1, units], dtype),
+        tf.TensorSpec([1, units], dtype),
+    )
+    return whole, step
+
+
+def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from tf_crnn.config import Alphabet
+    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
+    from tf_crnn.model import LOGITS, get_model_inference, get_model_train
+
+    folder = Path(workdir)
+    params = common.default_params(folder / precision, precision=precision)
+    alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
+    peak = common.matmul_peak(PEAK_DTYPES[precision], seconds=0.5 if quick else 3.0)
+    keras.utils.set_random_seed(0)
+    inference = get_model_inference(params, alphabet.n_classes)
+    model = get_model_train(params, inference)
+    batch = common.fixed_width_batch(folder, params, alphabet.n_classes, width, BATCH)
+    images, widths = batch[IMAGES], batch[WIDTHS]
+    repeats = 2 if quick else 5
+
+    conv_stack = keras.Model(inference.inputs, inference.get_layer("fold_height").output)
+    mask_layer = inference.get_layer("time_step_mask")
+    recurrent = [inference.get_layer(f"bilstm_{i}") for i in range(len(params.rnn_units))]
+    dropouts = [inference.get_layer(f"dropout_{i}") if params.rnn_dropout > 0 else None for i in range(len(recurrent))]
+    dense = inference.get_layer(LOGITS)
+    ctc = model.get_layer("ctc_loss")
+
+    def head(features):
+        mask = mask_layer(widths, features)
+        for dropout, bilstm in zip(dropouts, recurrent):
+            if dropout is not None:
+                features = dropout(features, training=True)
+            features = bilstm(features, mask=mask, training=True)
+        return dense(features)
+
+    def total(gradients) -> tf.Tensor:
+        return tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in gradients])
+
+    @tf.function
+    def conv_step():
+        with tf.GradientTape() as tape:
+            out = conv_stack({IMAGES: images, WIDTHS: widths}, training=True)
+            loss = tf.reduce_sum(tf.cast(out, tf.float32))
+        return total(tape.gradient(loss, conv_stack.trainable_variables))
+
+    features = conv_stack({IMAGES: images, WIDTHS: widths}, training=False)
+    head_variables = [v for layer in [*recurrent, dense] for v in layer.trainable_variables]
+
+    @tf.function
+    def head_step():
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            loss = tf.reduce_sum(head(features))
+        return total(tape.gradient(loss, [features, *head_variables]))
+
+    logits = inference({IMAGES: images, WIDTHS: widths}, training=False)
+
+    @tf.function
+    def ctc_step():
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss = tf.reduce_sum(ctc(batch[LABELS], logits, batch[LABEL_LENGTH], widths))
+        return total(tape.gradient(loss, [logits]))
+
+    forward = tf.function(lambda: inference({IMAGES: images, WIDTHS: widths}, training=False))
+    seconds = {
+        "conv": common.timed(lambda: conv_step().numpy(), repeats),
+        "head": common.timed(lambda: head_step().numpy(), repeats),
+        "ctc": common.timed(lambda: ctc_step().numpy(), repeats),
+        "forward": common.timed(lambda: forward().numpy(), repeats),
+    }
+    stream = tf.data.Dataset.from_tensors((batch, tf.zeros([BATCH]))).repeat()
+    warmup, steps = (2, 2) if quick else (3, 8)
+    seconds["step"] = BATCH / common.train_lines_per_second(model, stream, BATCH, steps, warmup)
+    whole, cell_step = profiled_flops(inference, params, width)
+    return {
+        "precision": precision,
+        "peak": peak,
+        "ms_per_line": {part: 1000 * s / BATCH for part, s in seconds.items()},
+        "counted": forward_flops(params, alphabet.n_classes, width),
+        "profiled_forward": whole,
+        "profiled_cell_step": cell_step,
+        "peak_mb": common.peak_rss_mb(),
+    }
+
+
+def part_row(step_ms: float, peak: float, name: str, flops: float, time_ms: float) -> list[str]:
+    """A table row: FLOPs per line, time per line, share of the training step, FLOP/s and share of the peak."""
+    rate = flops / (time_ms / 1000) if flops else 0.0
+    return [
+        name,
+        f"{flops / 1e6:.0f}" if flops else "-",
+        f"{time_ms:.2f}",
+        f"{time_ms / step_ms:.0%}",
+        f"{rate / 1e9:.1f}" if flops else "-",
+        f"{rate / peak:.0%}" if flops else "-",
+    ]
+
+
+def pipeline_ms_per_line(folder: Path, quick: bool) -> float:
+    """The trainer's input stream (synthetic lines, default augmentation, width buckets), alone."""
+    import time
+
+    params = common.default_params(folder / "pipeline", data_augmentation=True)
+    data = common.prepared(common.synthetic_lines(folder, 200 if quick else 800), params)
+    iterator = iter(common.training_batches(data, params, augmentation=True))
+    for _ in range(3):
+        next(iterator)
+    started, lines = time.perf_counter(), 0
+    for _ in range(4 if quick else 25):
+        lines += int(next(iterator)[0]["widths"].shape[0])
+    return 1000 * (time.perf_counter() - started) / lines
+
+
+def main() -> None:
+    parser = common.parser(__doc__)
+    parser.add_argument("--width", type=int, default=512, help="line width in px (default 512: 128 time steps)")
+    parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated policies")
+    args = parser.parse_args()
+    folder = common.workdir(args)
+    common.synthetic_lines(folder, 1, "one")
+    results = []
+    for precision in args.precisions.split(","):
+        print(f"measuring {precision} ...", flush=True)
+        results.append(
+            common.isolated(measure, workdir=str(folder), precision=precision, width=args.width, quick=args.quick)
+        )
+    pipeline_ms = common.isolated(pipeline_ms_per_line, folder=folder, quick=args.quick)
+
+    counted = results[0]["counted"]
+    forward = counted["conv"] + counted["lstm"] + counted["dense"]
+    parts = {"conv": 3 * counted["conv"], "head": 3 * (counted["lstm"] + counted["dense"]), "ctc": 0.0}
+    train_flops = 3 * forward
+    sections = []
+    for r in results:
+        ms, peak = r["ms_per_line"], r["peak"]
+        rest = ms["step"] - ms["conv"] - ms["head"] - ms["ctc"]
+
+        rows = [
+            part_row(ms["step"], peak, "convolution stack (5 ConvBlocks), fwd + bwd", parts["conv"], ms["conv"]),
+            part_row(ms["step"], peak, "recurrent head (2 BiLSTMs + Dense), fwd + bwd", parts["head"], ms["head"]),
+            part_row(ms["step"], peak, "CTC loss and its gradient", 0.0, ms["ctc"]),
+            part_row(ms["step"], peak, "rest of the step (optimizer, non-finite checks, overhead)", 0.0, rest),
+            part_row(ms["step"], peak, "whole training step", train_flops, ms["step"]),
+            part_row(ms["step"], peak, "forward pass alone (inference)", forward, ms["forward"]),
+            ["input pipeline, default augmentation (all cores, concurrent)", "-", f"{pipeline_ms:.2f}",
+             f"{pipeline_ms / ms['step']:.0%}", "-", "-"],
+        ]  # fmt: skip
+        header = ["part", "MFLOP per line", "ms per line", "of the step", "GFLOP/s", "of peak"]
+        sections.append(
+            f"**{r['precision']}**: measured matmul peak {peak / 1e9:.0f} GFLOP/s "
+            f"({PEAK_DTYPES[r['precision']]}); peak memory {r['peak_mb']:.0f} MB\n\n" + common.table(header, rows)
+        )
+    base = results[0]
+    speedups = ", ".join(
+        f"{r['precision']} {base['ms_per_line']['step'] / r['ms_per_line']['step']:.2f}x training, "
+        f"{base['ms_per_line']['forward'] / r['ms_per_line']['forward']:.2f}x forward, "
+        f"peak {r['peak'] / base['peak']:.2f}x"
+        for r in results[1:]
+    )
+    lstm_profiled = results[0]["profiled_cell_step"] * 2 * counted["steps"]
+    check = common.table(
+        ["forward FLOPs per line", "from the layer shapes", "TensorFlow profiler"],
+        [
+            ["convolutions + Dense (+ element-wise ops in the profiler)",
+             f"{(counted['conv'] + counted['dense']) / 1e6:.1f} M", f"{results[0]['profiled_forward'] / 1e6:.1f} M"],
+            ["first BiLSTM (cell step x 2 directions x time steps)",
+             f"{counted['first_bilstm'] / 1e6:.1f} M", f"{lstm_profiled / 1e6:.1f} M"],
+            ["convolutions / BiLSTMs / Dense", f"{counted['conv'] / 1e6:.1f} / {counted['lstm'] / 1e6:.1f} / "
+             f"{counted['dense'] / 1e6:.1f} M", "-"],
+        ],
+    )  # fmt: skip
+    body = "\n\n".join(sections) + "\n\n" + check
+    body += (
+        f"\n\nOne batch of {BATCH} lines of {args.width} px ({counted['steps']} time steps) of the default model "
+        "(config.json), each part timed forward + backward on the same batch after warm-up, each precision in "
+        f"its own process. Ratios to {base['precision']}: {speedups or '-'}. Training FLOPs = 3 x forward "
+        "(convolutions, LSTM matmuls, Dense; element-wise ops not counted); 'of peak' = achieved FLOP/s over "
+        "the matmul peak of the same precision measured in the same process.\n" + common.load_note()
+    )
+    common.report(args, "Where the training time goes (bench/flops.py)", body)
+
+
+if __name__ == "__main__":
+    main()
