@@ -10,7 +10,8 @@ How blocks run (one test per block, named ``README.md:LINE``):
   are not code and are not run.
 - Blocks of one README section run in order in one sandbox, a copy of the template below, so a block
   may use what an earlier block of its section wrote (``tf-crnn export --onnx`` then the Python code
-  that reads ``network.onnx``). ``HOME`` is the sandbox's ``home/``.
+  that reads ``network.onnx``). ``HOME`` is the sandbox's ``home/``, and a ``python bench/...`` script
+  appends its figures to the sandbox's ``BENCHMARKS.md``, not the repository's.
 - Training stays tiny, by arguments appended to each training command (later ones win):
   :data:`TINY_TRAINING` (one epoch of a small CRNN), :data:`TINY_SYNTHETIC` when the run generates
   synthetic lines, and for ``synth`` :data:`TINY_SYNTH`. A training command that does not resume
@@ -51,6 +52,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.machine import BENCHMARKS_ENV
 from tests.conftest import REPO
 
 README = REPO / "README.md"
@@ -249,18 +251,20 @@ def _write_input_formats(root: Path, train_rows: list, eval_rows: list) -> None:
 
 @contextlib.contextmanager
 def _inside(folder: Path):
-    """Work in ``folder`` with ``HOME`` at ``folder/home``."""
-    saved_cwd, saved_home = Path.cwd(), os.environ.get("HOME")
+    """Work in ``folder`` with ``HOME`` at ``folder/home``; a benchmark appends to ``folder/BENCHMARKS.md``."""
+    sandboxed = {"HOME": str(folder / "home"), BENCHMARKS_ENV: str(folder / "BENCHMARKS.md")}
+    saved_cwd, saved = Path.cwd(), {name: os.environ.get(name) for name in sandboxed}
     os.chdir(folder)
-    os.environ["HOME"] = str(folder / "home")
+    os.environ.update(sandboxed)
     try:
         yield
     finally:
         os.chdir(saved_cwd)
-        if saved_home is None:
-            os.environ.pop("HOME", None)
-        else:
-            os.environ["HOME"] = saved_home
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

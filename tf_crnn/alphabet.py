@@ -8,16 +8,15 @@ TFRecord shards the converter's index gives the counts without reading the shard
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tf_crnn.config import Alphabet
 from tf_crnn.errors import AlphabetError
 from tf_crnn.io.csv_rows import raise_for_problems
+from tf_crnn.io.json_files import write_json
 from tf_crnn.io.rows import detect_format, expand_sources, read_rows
 from tf_crnn.io.text import TextOptions
 from tf_crnn.io.tfrecords import load_index
@@ -82,15 +81,9 @@ def merge_alphabets(lookups: Sequence[str | os.PathLike], out: str | os.PathLike
     if not lookups:
         raise AlphabetError("give at least one lookup file to merge")
     merged = Alphabet.load_lookup_from_json(lookups[0])
-    next_code = max(merged.values()) + 1
     for lookup_file in lookups[1:]:
-        for unit in Alphabet.map_lookup(Alphabet.load_lookup_from_json(lookup_file)):
-            if unit not in merged:
-                merged[unit] = next_code
-                next_code += 1
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        Alphabet.extend_lookup(merged, Alphabet.map_lookup(Alphabet.load_lookup_from_json(lookup_file)))
+    write_json(out, merged)
     return merged
 
 

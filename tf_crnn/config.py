@@ -21,6 +21,7 @@ from typing import Any
 
 from tf_crnn.errors import AlphabetError, ConfigError, DataError
 from tf_crnn.io.csv_rows import RowProblem, raise_for_problems, read_csv_rows
+from tf_crnn.io.json_files import write_json
 from tf_crnn.io.rows import INPUT_FORMATS
 from tf_crnn.io.text import TextOptions
 
@@ -726,8 +727,7 @@ class Alphabet:
         return "".join(table[c] for c in codes if keep_blank or c != 0)
 
     def to_json_file(self, json_file: str | os.PathLike) -> None:
-        path = Path(json_file)
-        path.write_text(json.dumps(self._lookup, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(json_file, self._lookup)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Alphabet) and self._lookup == other._lookup
@@ -820,18 +820,21 @@ class Alphabet:
         decreasing frequency (ties in code-point order).
         """
         lookup = cls.load_lookup_from_json(original_lookup_filename) if original_lookup_filename else {}
+        ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        cls.extend_lookup(lookup, ordered)
+        export = write_json(export_lookup_filename, lookup)
+        write_json(export.with_suffix(".counts.json"), ordered)
+        return lookup
+
+    @staticmethod
+    def extend_lookup(lookup: dict[str, int], units: Iterable[str]) -> dict[str, int]:
+        """Append the ``units`` that ``lookup`` lacks, in the order given, with the next free codes;
+        codes already given never change, so a model trained with ``lookup`` stays valid."""
         next_code = max(lookup.values(), default=0) + 1
-        for unit, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        for unit in units:
             if unit not in lookup:
                 lookup[unit] = next_code
                 next_code += 1
-        export = Path(export_lookup_filename)
-        export.parent.mkdir(parents=True, exist_ok=True)
-        export.write_text(json.dumps(lookup, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-        export.with_suffix(".counts.json").write_text(
-            json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
         return lookup
 
     def check_input_file_alphabet(

@@ -26,6 +26,7 @@ import numpy as np
 
 from tf_crnn.errors import DataError
 from tf_crnn.io.csv_rows import LabelledRow
+from tf_crnn.io.json_files import write_json
 
 INDEX_FILENAME = "index.json"
 LINES_FILENAME = "lines.npz"
@@ -181,6 +182,4 @@ def read_tfrecord_rows(source: str | os.PathLike) -> list[LabelledRow]:
 def write_index(folder: Path, document: dict[str, Any], lines: dict[str, np.ndarray]) -> None:
     """Write ``lines.npz`` then ``index.json`` (last, so a folder with an index is complete)."""
     np.savez_compressed(folder / LINES_FILENAME, **lines)
-    tmp = folder / (INDEX_FILENAME + ".tmp")
-    tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / INDEX_FILENAME)
+    write_json(folder / INDEX_FILENAME, document)
