@@ -84,3 +84,14 @@ def test_json_mode_gives_one_document_and_quiet_mode_no_messages(random_export, 
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == expected.texts
+
+
+def test_a_tab_separated_list_gives_its_image_paths(random_export, tiny_dataset, tmp_path, capsys):
+    from tf_crnn.io.csv_rows import read_csv_rows
+
+    rows, _ = read_csv_rows(tiny_dataset["eval"], ";", "|")
+    listing = tmp_path / "lines.tsv"
+    listing.write_text("".join(f"{row.path}\t{row.text}\n" for row in rows[:3]), encoding="utf-8")
+    assert main(["--model-dir", str(random_export[3]), "--csv", str(listing)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit(";", 2)[0] for line in lines] == [row.path for row in rows[:3]]

@@ -1,7 +1,8 @@
 """Reading inputs and writing predictions for ``tf-crnn predict`` (also ``python -m tf_crnn.predict``).
 
 Inputs are image files, folders (their PNG/JPEG/BMP/GIF files), glob patterns (quoted, ``**``
-allowed) and/or a tf-crnn CSV. Output formats:
+allowed) and/or the image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a
+``.gt.txt`` folder, as training reads them). Output formats:
 
 * ``csv`` (default): ``path;text;confidence`` lines, plus ``beam_i;log_prob_i`` pairs with ``--top-n``
   and a space-separated ``char_probs`` column with ``--chars``;
@@ -22,14 +23,16 @@ from typing import TextIO
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tf_crnn.errors import TfCrnnError  # noqa: E402
-from tf_crnn.io.csv_rows import raise_for_problems, read_csv_rows  # noqa: E402
+from tf_crnn.io.csv_rows import raise_for_problems  # noqa: E402
+from tf_crnn.io.rows import detect_format, read_rows  # noqa: E402
 from tf_crnn.loader import LinePrediction  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 
 
 def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, split_delimiter: str) -> list[str]:
-    """Expand files, folders and glob patterns (in the given order), then the CSV's paths."""
+    """Expand files, folders and glob patterns (in the given order), then the image paths of a labelled
+    list (``csv_file``: a tf-crnn CSV, a ``path<TAB>text`` list or a folder of ``.gt.txt`` lines)."""
     paths: list[str] = []
     for item in inputs:
         if os.path.isdir(item):
@@ -42,7 +45,9 @@ def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, spl
         else:
             paths.append(item)
     if csv_file:
-        rows, problems = read_csv_rows(csv_file, csv_delimiter, split_delimiter)
+        if detect_format(csv_file) == "tfrecord":
+            raise TfCrnnError(f"{csv_file}: TFRecord shards hold images, not paths: use tf-crnn evaluate")
+        rows, problems = read_rows(csv_file, csv_delimiter=csv_delimiter, split_delimiter=split_delimiter)
         raise_for_problems(problems, f"unreadable rows in {csv_file}")
         paths += [row.path for row in rows]
     return paths

@@ -31,7 +31,9 @@ BAR_FROM = 100
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", help="image files, folders or quoted glob patterns")
-    parser.add_argument("--csv", help="a tf-crnn CSV whose image paths to transcribe")
+    parser.add_argument(
+        "--csv", help="a labelled list whose image paths to transcribe: tf-crnn CSV, path<TAB>text list (.tsv/.txt)"
+    )
     parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
     parser.add_argument("--format", choices=FORMATS, default="csv", help="output format (default: csv)")
     parser.add_argument("--output", help="write csv/jsonl here instead of standard output")
