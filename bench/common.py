@@ -202,6 +202,15 @@ def isolated(function: Callable[..., dict], **kwargs: Any) -> dict:
         return pool.submit(function, **kwargs).result()
 
 
+def isolated_each(function: Callable[..., dict], name: str, values: Sequence[Any], **kwargs: Any) -> list[dict]:
+    """``function(name=value, **kwargs)`` for each value, each in its own process, saying which it measures."""
+    results = []
+    for value in values:
+        print(f"measuring {name} {value} ...", flush=True)
+        results.append(isolated(function, **{name: value}, **kwargs))
+    return results
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]

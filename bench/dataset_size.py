@@ -73,10 +73,7 @@ def main() -> None:
     folder = common.workdir(args)
     common.synthetic_lines(folder, N_IMAGES)
     sizes = [100, 1000] if args.quick else [int(n) for n in args.sizes.split(",")]
-    results = []
-    for n_rows in sizes:
-        print(f"measuring {n_rows} lines ...", flush=True)
-        results.append(common.isolated(measure, workdir=str(folder), n_rows=n_rows, quick=args.quick))
+    results = common.isolated_each(measure, "n_rows", sizes, workdir=str(folder), quick=args.quick)
     base = results[0]
     rows = [
         [

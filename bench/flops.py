@@ -203,12 +203,10 @@ def main() -> None:
     args = parser.parse_args()
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
-    results = []
-    for precision in args.precisions.split(","):
-        print(f"measuring {precision} ...", flush=True)
-        results.append(
-            common.isolated(measure, workdir=str(folder), precision=precision, width=args.width, quick=args.quick)
-        )
+    precisions = args.precisions.split(",")
+    results = common.isolated_each(
+        measure, "precision", precisions, workdir=str(folder), width=args.width, quick=args.quick
+    )
     pipeline_ms = common.isolated(pipeline_ms_per_line, folder=folder, quick=args.quick)
 
     counted = results[0]["counted"]

@@ -144,10 +144,7 @@ def main() -> None:
 def training_table(folder: Path, precisions: list[str], steps: int) -> str:
     """Train in each precision from the same seed; the loss, CER and speed table."""
     common.synthetic_lines(folder, 4000, max_words=3, max_chars=20)
-    results = []
-    for precision in precisions:
-        print(f"training {precision} ...", flush=True)
-        results.append(common.isolated(measure, workdir=str(folder), precision=precision, steps=steps))
+    results = common.isolated_each(measure, "precision", precisions, workdir=str(folder), steps=steps)
     base = results[0]
     header = ["precision", *(f"loss / CER after {step} steps" for step, _, _ in base["curve"])]
     header += ["training ms per line", "evaluation lines/s"]

@@ -58,10 +58,7 @@ def main() -> None:
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
     widths = [256, 512] if args.quick else [int(w) for w in args.widths.split(",")]
-    results = []
-    for width in widths:
-        print(f"measuring width {width} ...", flush=True)
-        results.append(common.isolated(measure, workdir=str(folder), width=width, quick=args.quick))
+    results = common.isolated_each(measure, "width", widths, workdir=str(folder), quick=args.quick)
     base = results[0]
     rows = []
     for r in results:
