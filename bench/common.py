@@ -161,6 +161,16 @@ def train_lines_per_second(model, batches, batch_size: int, steps: int, warmup: 
     return timer.steps * batch_size / timer.seconds
 
 
+def pipeline_lines_per_second(data, params, augmentation: bool, batches: int, warmup: int = 5) -> float:
+    """Throughput of the training stream alone (no model): ``batches`` timed batches after ``warmup``."""
+    iterator = iter(training_batches(data, params, augmentation=augmentation))
+    for _ in range(warmup):
+        next(iterator)
+    started = time.perf_counter()
+    lines = sum(int(next(iterator)[0]["widths"].shape[0]) for _ in range(batches))
+    return lines / (time.perf_counter() - started)
+
+
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
     """Seconds per call of ``function`` (which must block until its result is ready), after warm-up."""
     for _ in range(warmup):

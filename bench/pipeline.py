@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,15 +36,6 @@ OPERATIONS = {
 }
 
 
-def lines_per_second(data, params, augmentation: bool, batches: int, warmup: int = 5) -> float:
-    iterator = iter(common.training_batches(data, params, augmentation=augmentation))
-    for _ in range(warmup):
-        next(iterator)
-    started = time.perf_counter()
-    lines = sum(int(next(iterator)[0]["widths"].shape[0]) for _ in range(batches))
-    return lines / (time.perf_counter() - started)
-
-
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--data", choices=["early-printed-books", "synthetic"], default="early-printed-books")
@@ -66,11 +56,11 @@ def main() -> None:
     data = common.prepared(csv_file, params)
     n_batches = 4 if args.quick else 40
 
-    none = lines_per_second(data, params, False, n_batches)
-    default = lines_per_second(data, params, True, n_batches)
+    none = common.pipeline_lines_per_second(data, params, False, n_batches)
+    default = common.pipeline_lines_per_second(data, params, True, n_batches)
     everything = Augmentation(elastic=1.0, perspective=0.05)
     everything_params = common.default_params(folder / "o", **overrides, augmentation=dataclasses.asdict(everything))
-    full = lines_per_second(data, everything_params, True, n_batches)
+    full = common.pipeline_lines_per_second(data, everything_params, True, n_batches)
     off = {f.name: 0 for f in dataclasses.fields(Augmentation)}
     costs = []
     for name, values in ({} if args.quick else OPERATIONS).items():
@@ -78,7 +68,7 @@ def main() -> None:
         geometry = {k: v for k, v in values.items() if k not in off}
         geometry = {"data_augmentation_max_rotation": 0.0, "data_augmentation_max_slant": 0.0, **geometry}
         single = common.default_params(folder / "o", **overrides, **geometry, augmentation=section)
-        rate = lines_per_second(data, single, True, n_batches // 2)
+        rate = common.pipeline_lines_per_second(data, single, True, n_batches // 2)
         costs.append([name, f"{rate:.0f}", f"{1000 / rate - 1000 / none:+.2f}"])
 
     keras.utils.set_random_seed(0)

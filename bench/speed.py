@@ -2,7 +2,8 @@
 
 Usage: python bench/speed.py [--precisions float32,mixed_bfloat16] [--xla] [--quick] [--no-record]
 
-For each precision (and with --xla, each precision with jit_compile): steady-state training lines/s
+For each precision (and with --xla, each precision with jit_compile): the input stream's lines/s alone
+(no model; augmentation off and on), steady-state training lines/s
 (the trainer's own input stream: augmentation and width buckets as in config.json, after warm-up
 steps), evaluation lines/s (Evaluator over the evaluation lines, second pass), SavedModel inference
 lines/s through PredictionModel at batch 1 and 32, and the peak memory of the process that did it all
@@ -41,6 +42,11 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     keras.utils.set_random_seed(params.seed)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
+    pipeline_batches = 4 if quick else 30
+    pipeline = {
+        augmentation: common.pipeline_lines_per_second(train_data, params, augmentation, pipeline_batches)
+        for augmentation in (False, True)
+    }
     batches = common.training_batches(train_data, params)
     warmup, steps = (3, 4) if quick else (6, 20)
     train = common.train_lines_per_second(model, batches, params.train_batch_size, steps, warmup)
@@ -64,6 +70,8 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     tf.keras.backend.clear_session()
     return {
         "name": name,
+        "pipeline": pipeline[False],
+        "pipeline_augmented": pipeline[True],
         "train": train,
         "eval": evaluation,
         "infer1": speeds[1],
@@ -89,19 +97,23 @@ def main() -> None:
     rows = [
         [
             r["name"],
-            f"{r['train']:.0f} ({r['train'] / base['train']:.2f}x)",
-            f"{r['eval']:.0f} ({r['eval'] / base['eval']:.2f}x)",
-            f"{r['infer1']:.0f} ({r['infer1'] / base['infer1']:.2f}x)",
-            f"{r['infer32']:.0f} ({r['infer32'] / base['infer32']:.2f}x)",
+            f"{r['pipeline']:.0f} / {r['pipeline_augmented']:.0f}",
+            f"{r['train']:.1f} ({r['train'] / base['train']:.2f}x)",
+            f"{r['pipeline_augmented'] / r['train']:.0f}x",
+            f"{r['eval']:.1f} ({r['eval'] / base['eval']:.2f}x)",
+            f"{r['infer1']:.1f} ({r['infer1'] / base['infer1']:.2f}x)",
+            f"{r['infer32']:.1f} ({r['infer32'] / base['infer32']:.2f}x)",
             f"{r['peak_mb']:.0f}",
         ]
         for r in results
     ]
-    header = ["precision", "training lines/s", "evaluation lines/s", "SavedModel batch 1", "SavedModel batch 32"]
-    body = common.table([*header, "peak memory MB"], rows)
+    header = ["precision", "pipeline alone lines/s (plain / augmented)", "training lines/s", "pipeline / training"]
+    header += ["evaluation lines/s", "SavedModel batch 1", "SavedModel batch 32", "peak memory MB"]
+    body = common.table(header, rows)
     body += (
-        "\n\nDefault model of config.json (input_shape [32, 512], batch 32, augmentation and width buckets on), "
-        "synthetic lines; lines/s, ratio to the first row in brackets; each row in its own process.\n"
+        "\n\nDefault model and settings of config.json (augmentation off, width buckets on, batch 32), synthetic "
+        "lines of the default generator; lines/s, ratio to the first row in brackets; 'pipeline / training': the "
+        "augmented stream's rate over the training rate (target >= 3x); each row in its own process.\n"
         + common.load_note()
     )
     common.report(args, "Speed per precision (bench/speed.py)", body)
