@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_crnn.convert_export import greedy_texts, main, to_onnx, to_tflite
+from tests.conftest import export_random_model
+from tf_crnn.convert_export import greedy_texts, load_network, main, to_onnx, to_tflite
+from tf_crnn.data_handler import IMAGES, WIDTHS
 from tf_crnn.errors import TfCrnnError
 from tf_crnn.loader import PredictionModel
+
+try:
+    from ai_edge_litert.interpreter import Interpreter
+except ImportError:
+    Interpreter = tf.lite.Interpreter
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +42,6 @@ def test_onnx_runtime_reads_like_the_saved_model(lines, tmp_path):
 def test_tflite_interpreter_reads_like_the_saved_model_one_line_at_a_time(lines, tmp_path):
     params, alphabet, export_dir, images, widths, expected = lines
     path = to_tflite(export_dir, tmp_path / "net.tflite")
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        Interpreter = tf.lite.Interpreter  # noqa: N806
     runner = Interpreter(model_path=str(path)).get_signature_runner()
     texts = []
     for image, width in zip(images, widths):
@@ -46,6 +49,33 @@ def test_tflite_interpreter_reads_like_the_saved_model_one_line_at_a_time(lines,
         logits = runner(images=image[None, :, :padded], widths=np.array([width], np.int32))["logits"]
         texts += greedy_texts(logits, [width], params.width_reduction, alphabet.code_to_unit)
     assert texts == expected
+
+
+def test_a_mixed_bfloat16_model_converts_to_float32_networks(lines, tiny_dataset, tmp_path):
+    """ONNX Runtime and TFLite have no bfloat16 kernels: the converters rebuild the network in float32
+    (same float32 weights), close to the bfloat16 export and equal to the float32 rebuild."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    _, _, _, images, widths, _ = lines
+    params, _, _, export_dir = export_random_model(
+        tmp_path / "bf16", tiny_dataset["alphabet"], precision="mixed_bfloat16"
+    )
+    network, rebuilt_params, _ = load_network(export_dir, precision="float32")
+    assert rebuilt_params.precision == "float32" and network.get_layer("conv_block_0").compute_dtype == "float32"
+    expected = network({IMAGES: images, WIDTHS: widths}).numpy()
+    exported = tf.saved_model.load(str(export_dir)).signatures["network"](images=images, widths=widths)["logits"]
+    assert np.linalg.norm(expected - exported.numpy()) <= 0.05 * np.linalg.norm(exported.numpy())
+
+    session = ort.InferenceSession(str(to_onnx(export_dir, tmp_path / "n.onnx")), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"images": images, "widths": widths})
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+
+    runner = Interpreter(model_path=str(to_tflite(export_dir, tmp_path / "n.tflite"))).get_signature_runner()
+    width = int(widths[0])
+    padded = -(-width // params.width_reduction) * params.width_reduction
+    logits = runner(images=images[:1, :, :padded], widths=np.array([width], np.int32))["logits"]
+    steps = padded // params.width_reduction
+    np.testing.assert_allclose(logits[0, :steps], expected[0, :steps], atol=1e-4)
 
 
 def test_command_line_writes_into_the_export_and_explains_errors(random_export, tmp_path, capsys):
