@@ -218,7 +218,8 @@ def main() -> None:
         "Wall and CPU time: the whole training process (data checks, model building, evaluation after each epoch, "
         "exports); lines/s: epochs x lines / training seconds.",
         f"Load average (1, 5, 15 min): {', '.join(f'{v:.1f}' for v in load_before)} before, "
-        f"{', '.join(f'{v:.1f}' for v in load_after)} after (other processes shared the cores).",
+        f"{', '.join(f'{v:.1f}' for v in load_after)} after (a training run alone keeps about 2 busy; more means "
+        "other processes shared the cores).",
     ]
     if args.source:
         notes.insert(
