@@ -140,6 +140,9 @@ def test_ctrl_c_saves_a_checkpoint_that_restore_continues_from(tiny_experiment, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (``make test &``) ignores SIGINT, and children inherit that;
+        # the training process must see Ctrl-C as a terminal's foreground job does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while not (output / "training_state.json").exists():
