@@ -111,7 +111,7 @@ def main() -> None:
     header += ["evaluation lines/s", "SavedModel batch 1", "SavedModel batch 32", "peak memory MB"]
     body = common.table(header, rows)
     body += (
-        "\n\nDefault model and settings of config.json (augmentation off, width buckets on, batch 32), synthetic "
+        "\n\nDefault model and settings of config.json (augmentation off, width buckets on, its batch size), synthetic "
         "lines of the default generator; lines/s, ratio to the first row in brackets; 'pipeline / training': the "
         "augmented stream's rate over the training rate (target >= 3x); each row in its own process.\n"
         + common.load_note()
