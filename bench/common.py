@@ -12,6 +12,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -135,23 +136,30 @@ def fixed_width_batch(folder: Path, params, n_classes: int, width: int, batch_si
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time of the training steps after ``warmup`` (tracing, autotuning and buffers settle first)."""
+    """Wall time of the training steps after ``warmup`` (tracing, autotuning and buffers settle first).
+
+    The clock stops at the last step's end, not when ``fit`` returns: closing the input stream's
+    iterator afterwards can take seconds (parallel augmentation in flight), which is not training.
+    """
 
     def __init__(self, warmup: int) -> None:
         super().__init__()
         self.warmup = warmup
         self.started = 0.0
+        self.ended = 0.0
         self.steps = 0
 
     def on_train_batch_end(self, batch, logs=None) -> None:
+        now = time.perf_counter()
         if batch + 1 == self.warmup:
-            self.started = time.perf_counter()
+            self.started = now
         elif batch + 1 > self.warmup:
             self.steps += 1
+            self.ended = now
 
     @property
     def seconds(self) -> float:
-        return time.perf_counter() - self.started
+        return self.ended - self.started
 
 
 def train_lines_per_second(model, batches, batch_size: int, steps: int, warmup: int) -> float:
@@ -172,13 +180,16 @@ def pipeline_lines_per_second(data, params, augmentation: bool, batches: int, wa
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
-    """Seconds per call of ``function`` (which must block until its result is ready), after warm-up."""
+    """Median seconds per call of ``function`` (which must block until its result is ready), after
+    warm-up: the median, so one call slowed by a neighbour on a shared machine does not move it."""
     for _ in range(warmup):
         function()
-    started = time.perf_counter()
+    seconds = []
     for _ in range(repeats):
+        started = time.perf_counter()
         function()
-    return (time.perf_counter() - started) / repeats
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
 
 
 def matmul_peak(dtype: str, size: int = 2048, seconds: float = 2.0) -> float:

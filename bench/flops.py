@@ -7,7 +7,9 @@ In one process, for each precision: the machine's matrix-multiply peak in that p
 forward + backward time of each part of the default model (config.json) on that same batch: the
 convolution stack (images to per-time-step features), the recurrent head (BiLSTMs and the output
 Dense, features to logits, with the gradient to the features), the CTC loss (logits to loss, with its
-gradient), and Keras' whole training step (all of these, the optimizer and the non-finite checks).
+gradient; also through the label path the step does not use, for comparison: sparse-label kernel on
+CPUs, dense-label path on GPUs and under XLA), and Keras' whole training step (all of these, the
+optimizer and the non-finite checks). Each part's time is the median of its timed calls.
 FLOPs per line are counted from the layer shapes (2 per multiply-add; a backward pass is 2 forward
 passes) and cross-checked with TensorFlow's profiler (``float_operation``) on the forward graph and
 on one LSTM cell step. The input pipeline's time per line (default augmentation, tf.data on all
@@ -89,7 +91,7 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
 
     from tf_crnn.config import Alphabet
     from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
-    from tf_crnn.model import LOGITS, get_model_inference, get_model_train
+    from tf_crnn.model import LOGITS, CTCLoss, get_model_inference, get_model_train
 
     folder = Path(workdir)
     params = common.default_params(folder / precision, precision=precision)
@@ -100,7 +102,7 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     model = get_model_train(params, inference)
     batch = common.fixed_width_batch(folder, params, alphabet.n_classes, width, BATCH)
     images, widths = batch[IMAGES], batch[WIDTHS]
-    repeats = 2 if quick else 5
+    repeats = 2 if quick else 9
 
     conv_stack = keras.Model(inference.inputs, inference.get_layer("fold_height").output)
     mask_layer = inference.get_layer("time_step_mask")
@@ -108,6 +110,7 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     dropouts = [inference.get_layer(f"dropout_{i}") if params.rnn_dropout > 0 else None for i in range(len(recurrent))]
     dense = inference.get_layer(LOGITS)
     ctc = model.get_layer("ctc_loss")
+    other_ctc = CTCLoss(params.width_reduction, sparse_labels=not ctc.sparse_labels, dtype="float32")
 
     def head(features):
         mask = mask_layer(widths, features)
@@ -139,18 +142,22 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
 
     logits = inference({IMAGES: images, WIDTHS: widths}, training=False)
 
-    @tf.function
-    def ctc_step():
-        with tf.GradientTape() as tape:
-            tape.watch(logits)
-            loss = tf.reduce_sum(ctc(batch[LABELS], logits, batch[LABEL_LENGTH], widths))
-        return total(tape.gradient(loss, [logits]))
+    def ctc_step(layer):
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                tape.watch(logits)
+                loss = tf.reduce_sum(layer(batch[LABELS], logits, batch[LABEL_LENGTH], widths))
+            return total(tape.gradient(loss, [logits]))
+
+        return step
 
     forward = tf.function(lambda: inference({IMAGES: images, WIDTHS: widths}, training=False))
     seconds = {
         "conv": common.timed(lambda: conv_step().numpy(), repeats),
         "head": common.timed(lambda: head_step().numpy(), repeats),
-        "ctc": common.timed(lambda: ctc_step().numpy(), repeats),
+        "ctc": common.timed(lambda: ctc_step(ctc)().numpy(), repeats),
+        "other_ctc": common.timed(lambda: ctc_step(other_ctc)().numpy(), repeats),
         "forward": common.timed(lambda: forward().numpy(), repeats),
     }
     stream = tf.data.Dataset.from_tensors((batch, tf.zeros([BATCH]))).repeat()
@@ -160,6 +167,7 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     return {
         "precision": precision,
         "peak": peak,
+        "sparse_ctc": ctc.sparse_labels,
         "ms_per_line": {part: 1000 * s / BATCH for part, s in seconds.items()},
         "counted": forward_flops(params, alphabet.n_classes, width),
         "profiled_forward": whole,
@@ -179,6 +187,10 @@ def part_row(step_ms: float, peak: float, name: str, flops: float, time_ms: floa
         f"{rate / 1e9:.1f}" if flops else "-",
         f"{rate / peak:.0%}" if flops else "-",
     ]
+
+
+def ctc_path(sparse: bool) -> str:
+    return "sparse-label kernel" if sparse else "dense-label path"
 
 
 def pipeline_ms_per_line(folder: Path, quick: bool) -> float:
@@ -216,15 +228,17 @@ def main() -> None:
     sections = []
     for r in results:
         ms, peak = r["ms_per_line"], r["peak"]
-        rest = ms["step"] - ms["conv"] - ms["head"] - ms["ctc"]
+        parts_alone = ms["conv"] + ms["head"] + ms["ctc"]
 
         rows = [
             part_row(ms["step"], peak, "convolution stack (5 ConvBlocks), fwd + bwd", parts["conv"], ms["conv"]),
             part_row(ms["step"], peak, "recurrent head (2 BiLSTMs + Dense), fwd + bwd", parts["head"], ms["head"]),
-            part_row(ms["step"], peak, "CTC loss and its gradient", 0.0, ms["ctc"]),
-            part_row(ms["step"], peak, "rest of the step (optimizer, non-finite checks, overhead)", 0.0, rest),
+            part_row(ms["step"], peak, f"CTC loss and its gradient ({ctc_path(r['sparse_ctc'])})", 0.0, ms["ctc"]),
+            part_row(ms["step"], peak, "the three parts above, timed alone, summed", 0.0, parts_alone),
             part_row(ms["step"], peak, "whole training step", train_flops, ms["step"]),
             part_row(ms["step"], peak, "forward pass alone (inference)", forward, ms["forward"]),
+            part_row(ms["step"], peak, f"CTC, {ctc_path(not r['sparse_ctc'])} instead (not in the step)", 0.0,
+                     ms["other_ctc"]),
             ["input pipeline, default augmentation (all cores, concurrent)", "-", f"{pipeline_ms:.2f}",
              f"{pipeline_ms / ms['step']:.0%}", "-", "-"],
         ]  # fmt: skip
@@ -258,7 +272,9 @@ def main() -> None:
         "(config.json), each part timed forward + backward on the same batch after warm-up, each precision in "
         f"its own process. Ratios to {base['precision']}: {speedups or '-'}. Training FLOPs = 3 x forward "
         "(convolutions, LSTM matmuls, Dense; element-wise ops not counted); 'of peak' = achieved FLOP/s over "
-        "the matmul peak of the same precision measured in the same process.\n" + common.load_note()
+        "the matmul peak of the same precision measured in the same process. Parts timed alone each pay "
+        "their own call, synchronisation and gradient sum, which the whole step pays once, so their sum "
+        "can exceed the step.\n" + common.load_note()
     )
     common.report(args, "Where the training time goes (bench/flops.py)", body)
 

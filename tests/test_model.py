@@ -14,12 +14,14 @@ from tf_crnn.export import decode_logits, export_saved_model
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import (
     ConvBlock,
+    CTCLoss,
+    auto_precision,
     get_model_inference,
     get_model_train,
     make_optimizer,
-    native_bfloat16_cpu,
     precision_policy,
     resolve_precision,
+    sparse_ctc_available,
 )
 
 
@@ -89,6 +91,37 @@ def test_unalignable_sample_does_not_poison_the_loss(tmp_path):
     assert np.isfinite(losses).all() and losses[1] == 0.0
 
 
+def test_sparse_and_dense_label_ctc_give_the_same_losses_and_gradients():
+    rng = np.random.default_rng(0)
+    logits = tf.constant(rng.normal(size=(4, 12, 6)), tf.float32)
+    labels = tf.constant([[1, 2, 3, 0, 0], [2, 2, 5, 1, 0], [4, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
+    label_length = tf.constant([3, 4, 1, 5])
+    widths = tf.constant([48, 40, 8, 16])  # 12, 10, 2 and 4 time steps: the last cannot be aligned
+    results = []
+    for sparse in (True, False):
+        loss_layer = CTCLoss(4, sparse_labels=sparse)
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            losses = loss_layer(labels, logits, label_length, widths)
+            total = tf.reduce_sum(losses)
+        results.append((losses.numpy(), tape.gradient(total, logits).numpy()))
+    (sparse_losses, sparse_grads), (dense_losses, dense_grads) = results
+    np.testing.assert_allclose(sparse_losses, dense_losses, rtol=1e-5)
+    np.testing.assert_allclose(sparse_grads, dense_grads, atol=1e-5)
+    assert sparse_losses[3] == 0.0 and np.all(sparse_losses[:3] > 0)
+    assert not sparse_grads[2, 2:].any()  # time steps beyond a line's width get no gradient
+
+
+def test_sparse_label_ctc_is_chosen_on_cpu_without_xla_and_saved_in_the_config(tmp_path):
+    on_cpu = not tf.config.list_logical_devices("GPU")
+    assert sparse_ctc_available() == on_cpu
+    assert not sparse_ctc_available(jit_compile=True)
+    params = tiny_params(tmp_path)
+    layer = get_model_train(params, get_model_inference(params, n_classes=5)).get_layer("ctc_loss")
+    assert layer.sparse_labels == on_cpu
+    assert CTCLoss.from_config(CTCLoss(4, sparse_labels=False).get_config()).sparse_labels is False
+
+
 @pytest.mark.parametrize("name, cls", [("adam", "Adam"), ("rms", "RMSprop"), ("ada", "Adadelta")])
 def test_optimizer_option_is_used(tmp_path, name, cls):
     optimizer = make_optimizer(tiny_params(tmp_path, optimizer=name, learning_rate=0.05))
@@ -116,9 +149,12 @@ def test_precision_policy_is_restored_even_on_error():
         tiny_params(Path("."), precision="fp16")
 
 
-def test_auto_precision_is_bfloat16_only_on_a_cpu_with_native_bfloat16(tmp_path):
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    expected = "mixed_bfloat16" if native_bfloat16_cpu() and not has_gpu else "float32"
+def test_auto_precision_is_16_bit_only_on_gpus_with_tensor_cores(tmp_path):
+    assert auto_precision([])[0] == "float32"
+    assert auto_precision([(9, 0)])[0] == "mixed_bfloat16"
+    assert auto_precision([(8, 6), (7, 5)])[0] == "mixed_float16"  # the oldest GPU decides
+    assert auto_precision([(6, 1)])[0] == "float32"
+    expected = "float32" if not tf.config.list_physical_devices("GPU") else resolve_precision("auto")
     assert resolve_precision("auto") == expected
     assert resolve_precision("mixed_float16") == "mixed_float16"
     inference = get_model_inference(tiny_params(tmp_path, precision="auto"), 5)

@@ -7,8 +7,8 @@ step skips (and counts) batches whose loss or gradients are not finite, so one N
 the weights.
 
 ``Params.precision`` picks the Keras dtype policy of the layers ("mixed_bfloat16", "mixed_float16":
-computations in 16 bits, weights in float32; "auto": mixed_bfloat16 on a CPU that computes bfloat16
-natively, float32 elsewhere, see :func:`resolve_precision`); the logits, the softmax of the decoders, the CTC loss
+computations in 16 bits, weights in float32; "auto": a 16-bit policy on GPUs with tensor cores,
+float32 on CPUs, see :func:`auto_precision`); the logits, the softmax of the decoders, the CTC loss
 and BatchNormalization's statistics stay float32, so models take and give float32 tensors under
 every policy. ``Params.jit_compile`` compiles the training step's forward and backward pass with XLA.
 """
@@ -18,8 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -149,6 +148,17 @@ class MaskPaddedColumns(layers.Layer):
         return {**super().get_config(), "width_reduction": self.width_reduction}
 
 
+def sparse_ctc_available(jit_compile: bool = False) -> bool:
+    """Whether :class:`CTCLoss` may use TensorFlow's CTC kernel with sparse labels.
+
+    On CPU that kernel is about 12x faster than ``tf.nn.ctc_loss``'s dense-label path (which runs
+    the forward-backward recursion as a graph of small ops); it has no XLA kernel, and TensorFlow
+    advises dense labels on GPUs and TPUs, so those keep the dense path.
+    """
+    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
+    return not jit_compile and not accelerators
+
+
 @keras.saving.register_keras_serializable(package="tf_crnn")
 class CTCLoss(layers.Layer):
     """Per-sample CTC loss (blank = code 0).
@@ -156,32 +166,51 @@ class CTCLoss(layers.Layer):
     A sample whose label cannot be aligned (fewer time steps than units plus adjacent repeats)
     contributes 0 instead of a huge, meaningless loss; preprocessing already drops such rows, so
     this only guards against augmentation or batching edge cases. Any other non-finite loss is
-    kept, so the training step sees it and skips the batch.
+    kept, so the training step sees it and skips the batch. ``sparse_labels`` picks TensorFlow's
+    sparse-label CTC kernel (see :func:`sparse_ctc_available`; ``None``: decided there); both paths
+    give the same loss and gradients.
     """
 
-    def __init__(self, width_reduction: int, **kwargs) -> None:
+    def __init__(self, width_reduction: int, sparse_labels: bool | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.width_reduction = width_reduction
+        self.sparse_labels = sparse_ctc_available() if sparse_labels is None else sparse_labels
 
     def call(self, labels, logits, label_length, widths):
         labels = ops.cast(labels, "int32")
         label_length = ops.cast(label_length, "int32")
-        steps = time_steps(widths, self.width_reduction)
-        loss = tf.nn.ctc_loss(
-            labels=labels,
-            logits=ops.cast(logits, "float32"),
-            label_length=label_length,
-            logit_length=steps,
-            logits_time_major=False,
-            blank_index=0,
-        )
+        logits = ops.cast(logits, "float32")
+        steps = ops.minimum(time_steps(widths, self.width_reduction), ops.shape(logits)[1])
+        if self.sparse_labels:
+            loss = _sparse_label_ctc(labels, logits, label_length, steps)
+        else:
+            loss = tf.nn.ctc_loss(
+                labels=labels,
+                logits=logits,
+                label_length=label_length,
+                logit_length=steps,
+                logits_time_major=False,
+                blank_index=0,
+            )
         positions = ops.arange(1, ops.shape(labels)[1], dtype="int32")
         repeated = ops.logical_and(labels[:, 1:] == labels[:, :-1], positions[None, :] < label_length[:, None])
         needed = label_length + ops.sum(ops.cast(repeated, "int32"), axis=1)
         return ops.where(steps >= needed, loss, ops.zeros_like(loss))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "width_reduction": self.width_reduction}
+        return {**super().get_config(), "width_reduction": self.width_reduction, "sparse_labels": self.sparse_labels}
+
+
+def _sparse_label_ctc(labels, logits, label_length, steps):
+    """``tf.nn.ctc_loss`` of blank-0 labels through the kernel that wants sparse labels and blank last.
+
+    Units move down by one code and the blank's logit column to the end; an unalignable sample gets
+    loss 0 instead of stopping training with an error (``CTCLoss`` zeroes those anyway).
+    """
+    kept = tf.where(tf.sequence_mask(label_length, tf.shape(labels)[1]))
+    sparse = tf.SparseTensor(kept, tf.gather_nd(labels, kept) - 1, tf.shape(labels, out_type=tf.int64))
+    blank_last = tf.concat([logits[:, :, 1:], logits[:, :, :1]], axis=2)
+    return tf.compat.v1.nn.ctc_loss(sparse, blank_last, steps, ignore_longer_outputs_than_inputs=True, time_major=False)
 
 
 @keras.saving.register_keras_serializable(package="tf_crnn")
@@ -234,27 +263,31 @@ def precision_policy(precision: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def native_bfloat16_cpu() -> bool:
-    """Whether the CPU computes bfloat16 natively: AVX512-BF16 or AMX-BF16 among /proc/cpuinfo's flags.
+def auto_precision(gpu_compute_capabilities: Sequence[tuple[int, int]]) -> tuple[str, str]:
+    """The policy ``"auto"`` stands for on a machine with GPUs of these compute capabilities
+    (none: CPU only), and why.
 
-    Without them TensorFlow emulates bfloat16 and mixed_bfloat16 runs slower than float32.
+    16-bit policies pay off where tensor cores compute them. On CPUs they do not for this model:
+    on a Xeon with AMX-BF16, mixed_bfloat16 trained it 0.87x and inferred 0.82x as fast as float32
+    (``bench/flops.py``, BENCHMARKS.md), so CPUs keep float32.
     """
-    try:
-        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    if not gpu_compute_capabilities:
+        return "float32", "no GPU: on CPUs mixed_bfloat16 measured slower than float32 for this model"
+    major, minor = min(gpu_compute_capabilities)
+    if (major, minor) >= (8, 0):
+        return "mixed_bfloat16", f"every GPU has bfloat16 tensor cores (compute capability {major}.{minor}+)"
+    if (major, minor) >= (7, 0):
+        return "mixed_float16", f"compute capability {major}.{minor} GPUs have float16 but no bfloat16 tensor cores"
+    return "float32", f"compute capability {major}.{minor} GPUs have no 16-bit tensor cores"
 
 
 @functools.cache
 def _auto_precision() -> str:
-    if tf.config.list_physical_devices("GPU"):
-        chosen, why = "float32", "a GPU is present: set mixed_float16 or mixed_bfloat16 for it explicitly"
-    elif native_bfloat16_cpu():
-        chosen, why = "mixed_bfloat16", "the CPU computes bfloat16 natively (AVX512-BF16/AMX-BF16)"
-    else:
-        chosen, why = "float32", "the CPU has no native bfloat16 (AVX512-BF16 or AMX-BF16)"
+    capabilities = [
+        tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0))
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    chosen, why = auto_precision(capabilities)
     LOGGER.info("precision auto: %s (%s)", chosen, why)
     return chosen
 
@@ -442,7 +475,13 @@ def get_model_train(parameters: Params, inference_model: keras.Model) -> keras.M
     labels = keras.Input((None,), dtype="int32", name=LABELS)
     label_length = keras.Input((), dtype="int32", name=LABEL_LENGTH)
     logits = inference_model({IMAGES: images, WIDTHS: widths})
-    loss = CTCLoss(parameters.width_reduction, name="ctc_loss", dtype="float32")(labels, logits, label_length, widths)
+    ctc = CTCLoss(
+        parameters.width_reduction,
+        sparse_labels=sparse_ctc_available(parameters.jit_compile),
+        name="ctc_loss",
+        dtype="float32",
+    )
+    loss = ctc(labels, logits, label_length, widths)
     model = SkipNonFiniteModel(
         {IMAGES: images, WIDTHS: widths, LABELS: labels, LABEL_LENGTH: label_length},
         loss,
