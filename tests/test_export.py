@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import export_random_model
+from tests.conftest import export_random_model, tiny_params
 from tf_crnn.config import Alphabet
 from tf_crnn.data_handler import images_from_bytes, time_steps
 from tf_crnn.decoding import frames_to_pixels, greedy_decode
 from tf_crnn.evaluation import Evaluator
-from tf_crnn.export import SIGNATURES, best_export, export_saved_model, list_exports
+from tf_crnn.export import SIGNATURES, SavedModelExporter, best_export, list_exports
 from tf_crnn.loader import PredictionModel
+from tf_crnn.model import get_model_inference
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +119,30 @@ def test_signatures_need_no_tf_crnn_code(random_model, tiny_dataset):
 def test_reexport_replaces_atomically_and_best_export_picks_lowest_cer(random_model, tmp_path):
     params, alphabet, model, _ = random_model
     root = tmp_path / "export"
-    export_saved_model(model, params, alphabet, root / "1", {"metrics": {"cer": 0.2}})
-    export_saved_model(model, params, alphabet, root / "2", {"metrics": {"cer": 0.3}})
-    export_saved_model(model, params, alphabet, root / "2", {"metrics": {"cer": 0.1}})
+    exporter = SavedModelExporter(model, params, alphabet)
+    exporter.write(root / "1", {"metrics": {"cer": 0.2}})
+    exporter.write(root / "2", {"metrics": {"cer": 0.3}})
+    exporter.write(root / "2", {"metrics": {"cer": 0.1}})
     assert [p.name for p in list_exports(tmp_path)] == ["1", "2"]
     assert not [p for p in root.iterdir() if p.name.startswith(".")]
     assert best_export(tmp_path).name == "2"
     assert best_export(tmp_path / "nothing") is None
+
+
+def test_an_exporter_writes_the_weights_the_model_has_at_each_write(tiny_dataset, tmp_path):
+    params = tiny_params(tmp_path)
+    alphabet = Alphabet(tiny_dataset["alphabet"])
+    model = get_model_inference(params, alphabet.n_classes)
+    exporter = SavedModelExporter(model, params, alphabet)
+    images = tf.random.stateless_uniform([2, 16, 40, 1], seed=[3, 4])
+    inputs = {"images": images, "widths": tf.constant([40, 28])}
+    before = model(inputs).numpy()
+    first = exporter.write(tmp_path / "first")
+    logits = model.get_layer("logits")
+    logits.kernel.assign(np.random.default_rng(5).normal(0, 2, logits.kernel.shape))
+    after = model(inputs).numpy()
+    second = exporter.write(tmp_path / "second")
+    for export_dir, expected in ((first, before), (second, after)):
+        network = tf.saved_model.load(str(export_dir)).signatures["network"]
+        np.testing.assert_allclose(network(**inputs)["logits"].numpy(), expected, atol=1e-5)
+    assert not np.allclose(before, after)

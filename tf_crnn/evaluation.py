@@ -77,8 +77,8 @@ class Evaluator:
 
     def decode_batch(self, images, widths) -> tuple[list[str], np.ndarray]:
         """Transcriptions and confidences of one preprocessed batch (for tests and tools)."""
-        labels = tf.zeros([tf.shape(images)[0], 1], tf.int32)
-        texts, confidences, _ = self._step(images, widths, labels, tf.ones_like(widths))
+        labels = tf.zeros([tf.shape(images)[0], 1], tf.int32)  # empty labels: the loss is not wanted here
+        texts, confidences, _ = self._step(images, widths, labels, tf.zeros_like(widths))
         return [t.decode("utf-8") for t in texts.numpy()], confidences.numpy()
 
     def evaluate(self, data: PreparedData, batch_size: int | None = None) -> EvaluationResult:

@@ -98,6 +98,102 @@ def decode_logits(
     return outputs
 
 
+class SavedModelExporter:
+    """Writes SavedModels of one inference ``model``, as often as asked.
+
+    The five signatures are traced once, here: later writes save the model's current weights
+    through the same graphs, so the exports a training run makes after its epochs cost a save,
+    not seconds of tracing each.
+    """
+
+    def __init__(self, model: keras.Model, params: Params, alphabet: Alphabet) -> None:
+        self.params = params
+        self.alphabet = alphabet
+        code_to_unit = tf.constant(alphabet.code_to_unit)
+        height, channels = params.input_shape[0], params.input_channels
+
+        def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
+            return decode_image(encoded, channels)
+
+        def transcribe(images: tf.Tensor, widths: tf.Tensor, original_widths: tf.Tensor) -> dict[str, tf.Tensor]:
+            logits = model({IMAGES: images, WIDTHS: widths}, training=False)
+            beams = params.num_beam_paths if params.num_beam_paths > 1 else 0
+            return decode_logits(logits, widths, original_widths, params, code_to_unit, beams, params.beam_width)
+
+        def from_bytes(images):
+            return transcribe(*preprocess_batch(from_encoded, images, params))
+
+        def from_files(paths):
+            return transcribe(*preprocess_batch(lambda path: from_encoded(tf.io.read_file(path)), paths, params))
+
+        def from_arrays(images, heights, widths):
+            def crop(index: tf.Tensor) -> tf.Tensor:
+                image = images[index, : heights[index], : widths[index], :]
+                return 1.0 - tf.image.convert_image_dtype(image, tf.float32)
+
+            return transcribe(*preprocess_batch(crop, tf.range(tf.shape(images)[0]), params))
+
+        def preprocess(images):
+            batch, widths, original_widths = preprocess_batch(from_encoded, images, params)
+            return {"images": batch, "widths": widths, "original_widths": original_widths}
+
+        def network(images, widths):
+            return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
+
+        sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
+        encoded = [tf.TensorSpec([None], tf.string, name="images")]
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serving_default", from_bytes, encoded)
+        archive.add_endpoint("predict_files", from_files, [tf.TensorSpec([None], tf.string, name="paths")])
+        arrays = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
+        archive.add_endpoint("predict_images", from_arrays, [arrays, *sizes])
+        archive.add_endpoint("preprocess", preprocess, encoded)
+        archive.add_endpoint(
+            "network", network, [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]]
+        )
+        self.archive = archive
+
+    def write(self, export_dir: str | os.PathLike, info: dict[str, Any] | None = None) -> Path:
+        """Write the model as it is now to ``export_dir`` (atomically), with its model card."""
+        params, alphabet = self.params, self.alphabet
+        export_dir = Path(export_dir)
+        export_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = export_dir.with_name(f".{export_dir.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.archive.write_out(str(tmp), verbose=False)
+
+        params.to_json_file(tmp / PARAMS_FILENAME)
+        alphabet.to_json_file(tmp / ALPHABET_FILENAME)
+        card = {
+            "tf_crnn_version": __version__,
+            "tensorflow_version": tf.__version__,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "input_height": params.input_shape[0],
+            "max_width": params.input_shape[1],
+            "input_channels": params.input_channels,
+            "width_reduction": params.width_reduction,
+            "blank_symbol": alphabet.blank_symbol,
+            "alphabet": alphabet.alphabet_units,
+            "signatures": list(SIGNATURES),
+            "decoding": {"num_beam_paths": params.num_beam_paths, "beam_width": params.beam_width},
+            "datasets": {"train": list(params.csv_files_train), "eval": list(params.csv_files_eval)},
+            "training_config": params.to_dict(),
+            **(info or {}),
+        }
+        (tmp / EXPORT_INFO_FILENAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_model_card(tmp, card)
+        if export_dir.exists():
+            old = export_dir.with_name(f".{export_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(export_dir, old)
+            os.replace(tmp, export_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, export_dir)
+        return export_dir
+
+
 def export_saved_model(
     model: keras.Model,
     params: Params,
@@ -106,86 +202,7 @@ def export_saved_model(
     info: dict[str, Any] | None = None,
 ) -> Path:
     """Write a SavedModel of the inference ``model`` to ``export_dir`` (atomically), with its model card."""
-    export_dir = Path(export_dir)
-    export_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = export_dir.with_name(f".{export_dir.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    code_to_unit = tf.constant(alphabet.code_to_unit)
-    height, channels = params.input_shape[0], params.input_channels
-
-    def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
-        return decode_image(encoded, channels)
-
-    def transcribe(images: tf.Tensor, widths: tf.Tensor, original_widths: tf.Tensor) -> dict[str, tf.Tensor]:
-        logits = model({IMAGES: images, WIDTHS: widths}, training=False)
-        beams = params.num_beam_paths if params.num_beam_paths > 1 else 0
-        return decode_logits(logits, widths, original_widths, params, code_to_unit, beams, params.beam_width)
-
-    def from_bytes(images):
-        return transcribe(*preprocess_batch(from_encoded, images, params))
-
-    def from_files(paths):
-        return transcribe(*preprocess_batch(lambda path: from_encoded(tf.io.read_file(path)), paths, params))
-
-    def from_arrays(images, heights, widths):
-        def crop(index: tf.Tensor) -> tf.Tensor:
-            image = images[index, : heights[index], : widths[index], :]
-            return 1.0 - tf.image.convert_image_dtype(image, tf.float32)
-
-        return transcribe(*preprocess_batch(crop, tf.range(tf.shape(images)[0]), params))
-
-    def preprocess(images):
-        batch, widths, original_widths = preprocess_batch(from_encoded, images, params)
-        return {"images": batch, "widths": widths, "original_widths": original_widths}
-
-    def network(images, widths):
-        return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
-
-    sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serving_default", from_bytes, [tf.TensorSpec([None], tf.string, name="images")])
-    archive.add_endpoint("predict_files", from_files, [tf.TensorSpec([None], tf.string, name="paths")])
-    archive.add_endpoint(
-        "predict_images", from_arrays, [tf.TensorSpec([None, None, None, channels], tf.uint8, name="images"), *sizes]
-    )
-    archive.add_endpoint("preprocess", preprocess, [tf.TensorSpec([None], tf.string, name="images")])
-    archive.add_endpoint(
-        "network",
-        network,
-        [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]],
-    )
-    archive.write_out(str(tmp), verbose=False)
-
-    params.to_json_file(tmp / PARAMS_FILENAME)
-    alphabet.to_json_file(tmp / ALPHABET_FILENAME)
-    card = {
-        "tf_crnn_version": __version__,
-        "tensorflow_version": tf.__version__,
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "input_height": height,
-        "max_width": params.input_shape[1],
-        "input_channels": channels,
-        "width_reduction": params.width_reduction,
-        "blank_symbol": alphabet.blank_symbol,
-        "alphabet": alphabet.alphabet_units,
-        "signatures": list(SIGNATURES),
-        "decoding": {"num_beam_paths": params.num_beam_paths, "beam_width": params.beam_width},
-        "datasets": {"train": list(params.csv_files_train), "eval": list(params.csv_files_eval)},
-        "training_config": params.to_dict(),
-        **(info or {}),
-    }
-    (tmp / EXPORT_INFO_FILENAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    write_model_card(tmp, card)
-    if export_dir.exists():
-        old = export_dir.with_name(f".{export_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(export_dir, old)
-        os.replace(tmp, export_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, export_dir)
-    return export_dir
+    return SavedModelExporter(model, params, alphabet).write(export_dir, info)
 
 
 def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:

@@ -205,12 +205,20 @@ def _sparse_label_ctc(labels, logits, label_length, steps):
     """``tf.nn.ctc_loss`` of blank-0 labels through the kernel that wants sparse labels and blank last.
 
     Units move down by one code and the blank's logit column to the end; an unalignable sample gets
-    loss 0 instead of stopping training with an error (``CTCLoss`` zeroes those anyway).
+    loss 0 instead of stopping training with an error (``CTCLoss`` zeroes those anyway). The kernel
+    refuses empty labels: their loss, -log P(blank at every step), is computed here instead.
     """
-    kept = tf.where(tf.sequence_mask(label_length, tf.shape(labels)[1]))
+    empty = label_length <= 0
+    length = tf.where(empty, 1, label_length)
+    labels = tf.where(empty[:, None] & (tf.range(tf.shape(labels)[1]) == 0)[None, :], 1, labels)
+    kept = tf.where(tf.sequence_mask(length, tf.shape(labels)[1]))
     sparse = tf.SparseTensor(kept, tf.gather_nd(labels, kept) - 1, tf.shape(labels, out_type=tf.int64))
     blank_last = tf.concat([logits[:, :, 1:], logits[:, :, :1]], axis=2)
-    return tf.compat.v1.nn.ctc_loss(sparse, blank_last, steps, ignore_longer_outputs_than_inputs=True, time_major=False)
+    loss = tf.compat.v1.nn.ctc_loss(sparse, blank_last, steps, ignore_longer_outputs_than_inputs=True, time_major=False)
+    blank_log_probs = tf.nn.log_softmax(logits)[:, :, 0] * tf.cast(
+        tf.sequence_mask(steps, tf.shape(logits)[1]), tf.float32
+    )
+    return tf.where(empty, -tf.reduce_sum(blank_log_probs, axis=1), loss)
 
 
 @keras.saving.register_keras_serializable(package="tf_crnn")

@@ -60,7 +60,7 @@ from tf_crnn.distribute import (
 )
 from tf_crnn.errors import ConfigError, DataError, StorageError, TfCrnnError, TrainingError
 from tf_crnn.evaluation import Evaluator
-from tf_crnn.export import EXPORTS_FOLDER, export_saved_model
+from tf_crnn.export import EXPORTS_FOLDER, SavedModelExporter
 from tf_crnn.loader import PredictionModel
 from tf_crnn.model import get_model_inference, get_model_train
 from tf_crnn.plots import keras_history, save_training_curves
@@ -296,11 +296,14 @@ def _train(
     evaluation = EvaluationCallback(evaluator, eval_data, params.evaluate_every_epoch, params.n_epochs)
 
     exports: dict[int, Path] = {}  # epoch -> export of this run, so the end of training reuses the last one
+    exporter: SavedModelExporter | None = None  # traced at the first export, reused by the later ones
 
     def export(info: dict[str, Any]) -> Path:
+        nonlocal exporter
         stamp = time.strftime("%Y%m%d-%H%M%S")
         try:
-            path = export_saved_model(inference_model, params, alphabet, output / EXPORTS_FOLDER / stamp, info)
+            exporter = exporter or SavedModelExporter(inference_model, params, alphabet)
+            path = exporter.write(output / EXPORTS_FOLDER / stamp, info)
         except (OSError, tf.errors.OpError) as error:
             raise storage_error(error, f"the SavedModel export {output / EXPORTS_FOLDER / stamp}", None) from error
         exports[info["epoch"]] = path
