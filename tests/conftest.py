@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -40,6 +41,21 @@ def tiny_params(tmp_path: Path, **overrides) -> Params:
     )
     values.update(overrides)
     return Params(**values)
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found():
+    """Commands configure logging for the whole process (``--quiet`` raises the root level to ERROR):
+    undo it after each test, so a later test's ``caplog`` sees warnings whatever ran before it."""
+    from tf_crnn.utils import progress
+
+    root = logging.getLogger()
+    level, handlers, mode = root.level, list(root.handlers), progress.mode()
+    yield
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    progress._mode = mode
 
 
 @pytest.fixture(scope="session")

@@ -115,7 +115,13 @@ class SavedModelExporter:
         def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
             return decode_image(encoded, channels)
 
+        sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
+        network_inputs = [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]]
+
+        @tf.function(input_signature=[*network_inputs, tf.TensorSpec([None], tf.int32)])
         def transcribe(images: tf.Tensor, widths: tf.Tensor, original_widths: tf.Tensor) -> dict[str, tf.Tensor]:
+            # one function that the three transcribing signatures call: the network and the decoders
+            # are traced once, not once per signature
             logits = model({IMAGES: images, WIDTHS: widths}, training=False)
             beams = params.num_beam_paths if params.num_beam_paths > 1 else 0
             return decode_logits(logits, widths, original_widths, params, code_to_unit, beams, params.beam_width)
@@ -140,7 +146,6 @@ class SavedModelExporter:
         def network(images, widths):
             return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
 
-        sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
         encoded = [tf.TensorSpec([None], tf.string, name="images")]
         archive = keras.export.ExportArchive()
         archive.track(model)
@@ -149,9 +154,7 @@ class SavedModelExporter:
         arrays = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
         archive.add_endpoint("predict_images", from_arrays, [arrays, *sizes])
         archive.add_endpoint("preprocess", preprocess, encoded)
-        archive.add_endpoint(
-            "network", network, [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]]
-        )
+        archive.add_endpoint("network", network, network_inputs)
         self.archive = archive
 
     def write(self, export_dir: str | os.PathLike, info: dict[str, Any] | None = None) -> Path:
