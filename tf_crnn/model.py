@@ -151,9 +151,10 @@ class MaskPaddedColumns(layers.Layer):
 def sparse_ctc_available(jit_compile: bool = False) -> bool:
     """Whether :class:`CTCLoss` may use TensorFlow's CTC kernel with sparse labels.
 
-    On CPU that kernel is about 12x faster than ``tf.nn.ctc_loss``'s dense-label path (which runs
-    the forward-backward recursion as a graph of small ops); it has no XLA kernel, and TensorFlow
-    advises dense labels on GPUs and TPUs, so those keep the dense path.
+    On CPU that kernel is several times faster than ``tf.nn.ctc_loss``'s dense-label path (5x in
+    ``bench/flops.py``; the dense path runs the forward-backward recursion as a graph of small ops);
+    it has no XLA kernel, and TensorFlow advises dense labels on GPUs and TPUs, so those keep the
+    dense path.
     """
     accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
     return not jit_compile and not accelerators
@@ -276,11 +277,11 @@ def auto_precision(gpu_compute_capabilities: Sequence[tuple[int, int]]) -> tuple
     (none: CPU only), and why.
 
     16-bit policies pay off where tensor cores compute them. On CPUs they do not for this model:
-    on a Xeon with AMX-BF16, mixed_bfloat16 trained it 0.87x and inferred 0.82x as fast as float32
+    on a Xeon with AMX-BF16, mixed_bfloat16 trained it 0.87x to 1.03x as fast as float32
     (``bench/flops.py``, BENCHMARKS.md), so CPUs keep float32.
     """
     if not gpu_compute_capabilities:
-        return "float32", "no GPU: on CPUs mixed_bfloat16 measured slower than float32 for this model"
+        return "float32", "no GPU: on CPUs mixed_bfloat16 measured no faster than float32 for this model"
     major, minor = min(gpu_compute_capabilities)
     if (major, minor) >= (8, 0):
         return "mixed_bfloat16", f"every GPU has bfloat16 tensor cores (compute capability {major}.{minor}+)"
