@@ -41,6 +41,59 @@ def test_conv_block_without_pool_and_batch_norm():
     assert block.bn is None and block.pool is None
 
 
+def _keras_block(block: ConvBlock, x, training: bool):
+    """The same block computed with Keras' own BatchNormalization layer."""
+    y = block.bn(block.conv(x), training=training)
+    return block.pool(keras.ops.relu(y))
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_conv_block_fused_batch_norm_matches_keras_layer(precision):
+    with precision_policy(precision):
+        fused = ConvBlock(6, 3, (1, 1), "same", (2, 2), True)
+        reference = ConvBlock(6, 3, (1, 1), "same", (2, 2), True)
+    x = tf.random.stateless_normal([3, 8, 12, 2], seed=(1, 2)) * 3.0 + 1.0
+    fused.build(x.shape)
+    reference.build(x.shape)
+    reference.set_weights(fused.get_weights())
+    tolerance = 1e-4 if precision == "float32" else 5e-2
+    for _ in range(2):  # the second call starts from the first call's moving statistics
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            out = fused(x, training=True)
+            expected = _keras_block(reference, x, training=True)
+            weights = tf.random.stateless_normal(out.shape, seed=(3, 4))
+            loss = tf.reduce_sum(tf.cast(out, tf.float32) * weights)
+            loss_expected = tf.reduce_sum(tf.cast(expected, tf.float32) * weights)
+        assert out.dtype == expected.dtype
+        np.testing.assert_allclose(tf.cast(out, tf.float32), tf.cast(expected, tf.float32), atol=tolerance * 4)
+        for got, want in zip(
+            tape.gradient(loss, [x, *fused.trainable_variables]),
+            tape.gradient(loss_expected, [x, *reference.trainable_variables]),
+        ):
+            got, want = tf.cast(got, tf.float32), tf.cast(want, tf.float32)
+            np.testing.assert_allclose(got, want, rtol=tolerance * 10, atol=tolerance * 10)
+        for got, want in zip(fused.non_trainable_weights, reference.non_trainable_weights):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)  # moving mean, variance
+        np.testing.assert_allclose(
+            tf.cast(fused(x, training=False), tf.float32),
+            tf.cast(_keras_block(reference, x, training=False), tf.float32),
+            atol=tolerance * 4,
+        )
+    assert not np.allclose(fused.bn.moving_variance.numpy(), 1.0)  # the statistics did move
+
+
+def test_conv_block_frozen_batch_norm_keeps_its_statistics():
+    block = ConvBlock(4, 3, (1, 1), "same", (2, 2), True)
+    x = tf.random.stateless_normal([2, 8, 8, 1], seed=(5, 6)) + 2.0
+    block.build(x.shape)
+    block.bn.trainable = False
+    before = [w.numpy() for w in block.bn.weights]
+    block(x, training=True)
+    for got, want in zip(block.bn.weights, before):
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
 def test_inference_model_output_shape(tmp_path):
     params = tiny_params(tmp_path)
     model = get_model_inference(params, n_classes=7)
