@@ -7,11 +7,10 @@ step skips (and counts) batches whose loss or gradients are not finite, so one N
 the weights.
 
 ``Params.precision`` picks the Keras dtype policy of the layers ("mixed_bfloat16", "mixed_float16":
-computations in 16 bits, weights in float32; "auto": a 16-bit policy on GPUs with tensor cores
-and on CPUs with AMX-BF16, float32 elsewhere, see :func:`auto_precision`); the logits, the softmax
-of the decoders, the CTC loss, BatchNormalization's statistics and, under mixed_bfloat16, the
-BiLSTMs stay float32, so models take and give float32 tensors under every policy.
-``Params.jit_compile`` compiles the training step's forward and backward pass with XLA.
+computations in 16 bits, weights in float32; "auto": a 16-bit policy on GPUs with tensor cores,
+float32 on CPUs, see :func:`auto_precision`); the logits, the softmax of the decoders, the CTC loss
+and BatchNormalization's statistics stay float32, so models take and give float32 tensors under
+every policy. ``Params.jit_compile`` compiles the training step's forward and backward pass with XLA.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Collection, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -92,29 +90,26 @@ class ConvBlock(layers.Layer):
     def _normalize(self, x, training):
         """BatchNormalization through TensorFlow's fused kernel: one op forward, one op backward.
 
-        Keras 3's layer builds the statistics and the affine step from separate element-wise ops;
-        on CPUs the fused kernel makes the convolution stack's training step about 1.6x faster
-        (BENCHMARKS.md, bench/flops.py). It reads and updates the same variables the same way (the
-        kernel's variance is Bessel-corrected; the moving variance gets the biased one, as in Keras)
-        and, like Keras, normalises 16-bit activations in float32: in bfloat16 the kernel's
-        statistics let non-finite gradients through (skipped batches early in training). Synchronised
-        statistics need the strategy's all-reduce: they keep Keras' layer.
+        Keras 3's layer builds the statistics and the affine step from separate element-wise ops in
+        float32; on CPUs the fused kernel makes the convolution stack's training step about 1.6x
+        faster (BENCHMARKS.md, bench/flops.py). It reads and updates the same variables the same way
+        (the kernel's variance is Bessel-corrected; the moving variance gets the biased one, as in
+        Keras). Synchronised statistics need the strategy's all-reduce: they keep Keras' layer.
         """
         bn = self.bn
         if self.synchronized_batchnorm:
             return bn(x, training=training)
-        dtype, x = x.dtype, tf.cast(x, tf.float32)
         if not (training and bn.trainable):
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance, bn.epsilon, is_training=False
             )
-            return tf.cast(y, dtype)
+            return y
         y, mean, variance = tf.compat.v1.nn.fused_batch_norm(x, bn.gamma, bn.beta, epsilon=bn.epsilon)
         count = tf.cast(tf.size(x, out_type=tf.int64) // tf.cast(tf.shape(x)[-1], tf.int64), tf.float32)
         variance *= (count - 1.0) / tf.maximum(count, 1.0)
         bn.moving_mean.assign(bn.moving_mean * bn.momentum + mean * (1.0 - bn.momentum))
         bn.moving_variance.assign(bn.moving_variance * bn.momentum + variance * (1.0 - bn.momentum))
-        return tf.cast(y, dtype)
+        return y
 
     def compute_output_shape(self, input_shape):
         shape = self.conv.compute_output_shape(input_shape)
@@ -315,21 +310,18 @@ def precision_policy(precision: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def auto_precision(
-    gpu_compute_capabilities: Sequence[tuple[int, int]], cpu_flags: Collection[str] = ()
-) -> tuple[str, str]:
-    """The policy ``"auto"`` stands for on a machine with GPUs of these compute capabilities (none:
-    CPU only) and CPU feature flags (``/proc/cpuinfo``), and why.
+def auto_precision(gpu_compute_capabilities: Sequence[tuple[int, int]]) -> tuple[str, str]:
+    """The policy ``"auto"`` stands for on a machine with GPUs of these compute capabilities
+    (none: CPU only), and why.
 
-    16-bit policies pay off where matrix units compute them: tensor cores on GPUs, AMX on Intel
-    Xeons (Sapphire Rapids and later), where mixed_bfloat16 trained the default model 1.55x as fast
-    as float32 and read like it (BENCHMARKS.md). Other CPUs keep float32: without AMX, bfloat16 is
-    unmeasured here.
+    16-bit policies pay off where tensor cores compute them. CPUs keep float32: on a Xeon with
+    AMX-BF16, mixed_bfloat16 trains the default model faster (1.2x-1.55x in ``bench/flops.py``,
+    1.1x-1.2x for a whole ``make train``) with a similar CER, but every bfloat16 run skipped one to
+    three early batches for non-finite gradients (float32 runs: none), which is not yet understood
+    (BENCHMARKS.md, README "Speed").
     """
     if not gpu_compute_capabilities:
-        if "amx_bf16" in cpu_flags:
-            return "mixed_bfloat16", "CPU with AMX-BF16 matrix units (bfloat16 convolutions)"
-        return "float32", "CPU without AMX-BF16: bfloat16 would not use matrix units"
+        return "float32", "no GPU: on CPUs mixed_bfloat16 is faster but not yet as stable as float32"
     major, minor = min(gpu_compute_capabilities)
     if (major, minor) >= (8, 0):
         return "mixed_bfloat16", f"every GPU has bfloat16 tensor cores (compute capability {major}.{minor}+)"
@@ -338,25 +330,13 @@ def auto_precision(
     return "float32", f"compute capability {major}.{minor} GPUs have no 16-bit tensor cores"
 
 
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (Linux); empty elsewhere or if unreadable."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags") and ":" in line:
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
-
-
 @functools.cache
 def _auto_precision() -> str:
     capabilities = [
         tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0))
         for gpu in tf.config.list_physical_devices("GPU")
     ]
-    chosen, why = auto_precision(capabilities, cpu_flags())
+    chosen, why = auto_precision(capabilities)
     LOGGER.info("precision auto: %s (%s)", chosen, why)
     return chosen
 
