@@ -64,17 +64,25 @@ def test_a_nan_batch_changes_nothing_and_is_counted_with_its_lines(model, caplog
     # Depending on the kernels, the NaN pixel surfaces in the losses or only in the gradients (CPU
     # max-pooling can drop a NaN): either way the batch's lines, the poisoned one among them, are named.
     assert "skipped a batch (" in caplog.text and "line_1.png" in caplog.text
+    if "non-finite gradients of " in caplog.text:  # the poisoned first block's weights are named
+        assert "conv_block_0/" in caplog.text
 
 
 def test_a_skipped_batch_names_its_lines_with_a_non_finite_loss_first(caplog):
     paths = tf.constant([b"a.png", b"b.png", b"c.png"])
     with caplog.at_level(logging.WARNING, logger="tf_crnn.model"):
-        _log_bad_batch(paths, tf.constant([1.0, np.nan, np.inf]), tf.constant(False))
-        _log_bad_batch(paths, tf.constant([1.0, 2.0, 3.0]), tf.constant(False))
-        _log_bad_batch(paths, tf.constant([1.0, 2.0, 3.0]), tf.constant(True))  # another replica's fault
+        weights = tf.constant([f"conv_block_{i}/conv/kernel" for i in range(8)])
+        _log_bad_batch(paths, tf.constant([1.0, np.nan, np.inf]), tf.constant(False), weights)
+        _log_bad_batch(paths, tf.constant([1.0, 2.0, 3.0]), tf.constant(False), weights[:2])
+        _log_bad_batch(paths, tf.constant([1.0, 2.0, 3.0]), tf.constant(False), weights)
+        _log_bad_batch(paths, tf.constant([1.0, 2.0, 3.0]), tf.constant(True), weights)  # another replica's fault
     assert [r.getMessage() for r in caplog.records] == [
         "skipped a batch (lines with a non-finite loss): b.png, c.png",
-        "skipped a batch (non-finite gradients; lines of the batch): a.png, b.png, c.png",
+        "skipped a batch (non-finite gradients of conv_block_0/conv/kernel, conv_block_1/conv/kernel; "
+        "lines of the batch): a.png, b.png, c.png",
+        "skipped a batch (non-finite gradients of conv_block_0/conv/kernel, conv_block_1/conv/kernel, "
+        "conv_block_2/conv/kernel, conv_block_3/conv/kernel, conv_block_4/conv/kernel, "
+        "conv_block_5/conv/kernel and 2 more; lines of the batch): a.png, b.png, c.png",
     ]
 
 

@@ -34,6 +34,7 @@ LOGITS = "logits"
 BAD_BATCHES = "bad_batches"
 LOSS_SCALE = "loss_scale"
 MAX_LOGGED_PATHS = 10
+MAX_LOGGED_WEIGHTS = 6
 
 
 @keras.saving.register_keras_serializable(package="tf_crnn")
@@ -436,14 +437,27 @@ class SkipNonFiniteModel(keras.Model):
         global_lines = replica.all_reduce(tf.distribute.ReduceOp.SUM, lines)
         compute = self._forward_backward or self._losses_and_gradients
         losses, loss, gradients = compute(features, global_lines)
-        finite_gradients = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients if g is not None])
+        computed = [(v.path, g) for v, g in zip(self.trainable_variables, gradients) if g is not None]
+        finite_per_weight = tf.stack([tf.reduce_all(tf.math.is_finite(g)) for _, g in computed])
+        finite_gradients = tf.reduce_all(finite_per_weight)
+        bad_weights = tf.boolean_mask(tf.constant([name for name, _ in computed]), ~finite_per_weight)
         finite_loss = tf.reduce_all(tf.math.is_finite(losses))
         counts = tf.stack([1.0 - tf.cast(finite_loss, tf.float32), 1.0 - tf.cast(finite_gradients, tf.float32), loss])
         bad_losses, bad_gradients, global_loss = tf.unstack(replica.all_reduce(tf.distribute.ReduceOp.SUM, counts))
         finite = tf.logical_and(finite_loss, finite_gradients)
         replica.merge_call(
             self._apply_or_skip,
-            args=(bad_losses == 0, bad_gradients == 0, gradients, global_loss, before, finite, losses, paths),
+            args=(
+                bad_losses == 0,
+                bad_gradients == 0,
+                gradients,
+                global_loss,
+                before,
+                finite,
+                losses,
+                paths,
+                bad_weights,
+            ),
         )
         logs = {"loss": self.good_loss.result(), BAD_BATCHES: tf.cast(self.bad_batches, tf.float32)}
         if self._loss_scaled:
@@ -455,7 +469,17 @@ class SkipNonFiniteModel(keras.Model):
         return logs
 
     def _apply_or_skip(
-        self, strategy, losses_finite, gradients_finite, gradients, global_loss, before, finite, losses, paths
+        self,
+        strategy,
+        losses_finite,
+        gradients_finite,
+        gradients,
+        global_loss,
+        before,
+        finite,
+        losses,
+        paths,
+        bad_weights,
     ) -> None:
         """Cross-replica: apply every replica's gradients, halve the loss scale on a float16 overflow
         (every replica restored), or skip the batch (every replica restored)."""
@@ -467,7 +491,7 @@ class SkipNonFiniteModel(keras.Model):
             call(self._apply, args=(gradients, global_loss))
 
         def skip() -> None:
-            call(self._skip, args=(before, finite, losses, paths))
+            call(self._skip, args=(before, finite, losses, paths, bad_weights))
 
         if not self._loss_scaled:
             tf.cond(losses_finite & gradients_finite, apply, skip)
@@ -490,16 +514,17 @@ class SkipNonFiniteModel(keras.Model):
         for variable, value in zip(self.non_trainable_variables, before):
             variable.assign(value)
 
-    def _skip(self, before, finite, losses, paths) -> None:
+    def _skip(self, before, finite, losses, paths, bad_weights) -> None:
         self._restore(before)
         self.bad_batches.assign_add(1)
         self.consecutive_bad_batches.assign_add(1)
         if paths is not None:
-            tf.py_function(_log_bad_batch, [paths, losses, finite], [])
+            tf.py_function(_log_bad_batch, [paths, losses, finite, bad_weights], [])
 
 
-def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor, finite: tf.Tensor) -> None:
-    """Name the lines of a skipped batch, those with a non-finite loss first.
+def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor, finite: tf.Tensor, bad_weights: tf.Tensor) -> None:
+    """Name the lines of a skipped batch, those with a non-finite loss first; with a finite loss,
+    the weights whose gradients were not finite (the earliest layer among them is where to look).
 
     ``finite`` says that this replica's own lines and gradients were fine (another replica's were
     not): they are then not named.
@@ -509,7 +534,14 @@ def _log_bad_batch(paths: tf.Tensor, losses: tf.Tensor, finite: tf.Tensor) -> No
     names = [p.decode("utf-8", "replace") for p in paths.numpy()]
     bad = [n for n, value in zip(names, losses.numpy()) if not np.isfinite(value)]
     shown = (bad or names)[:MAX_LOGGED_PATHS]
-    what = "lines with a non-finite loss" if bad else "non-finite gradients; lines of the batch"
+    if bad:
+        what = "lines with a non-finite loss"
+    else:
+        weights = [w.decode("utf-8", "replace") for w in bad_weights.numpy()]
+        listed = ", ".join(weights[:MAX_LOGGED_WEIGHTS]) + (
+            f" and {len(weights) - MAX_LOGGED_WEIGHTS} more" if len(weights) > MAX_LOGGED_WEIGHTS else ""
+        )
+        what = f"non-finite gradients of {listed}; lines of the batch"
     LOGGER.warning("skipped a batch (%s): %s", what, ", ".join(shown))
 
 
