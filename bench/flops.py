@@ -2,14 +2,15 @@
 
 Usage: python bench/flops.py [--width 512] [--precisions float32,mixed_bfloat16] [--quick] [--no-record]
 
-In one process, for each precision: the machine's matrix-multiply peak in that precision
-(2048-square matmuls, float32 or bfloat16), then, on one batch of 32 lines of ``--width`` px, the
-forward + backward time of each part of the default model (config.json) on that same batch: the
-convolution stack (images to per-time-step features), the recurrent head (BiLSTMs and the output
-Dense, features to logits, with the gradient to the features), the CTC loss (logits to loss, with its
-gradient; also through the label path the step does not use, for comparison: sparse-label kernel on
-CPUs, dense-label path on GPUs and under XLA), and Keras' whole training step (all of these, the
-optimizer and the non-finite checks). Each part's time is the median of its timed calls.
+In one process, for each precision, in three rounds (each figure the median of its rounds, so a
+drift of the shared machine's speed moves the peak and the timings alike): the machine's
+matrix-multiply peak in that precision (2048-square matmuls, float32 or bfloat16), then, on one
+batch of 32 lines of ``--width`` px, the forward + backward time of each part of the default model
+(config.json): the convolution stack (images to per-time-step features), the recurrent head
+(BiLSTMs and the output Dense, features to logits, with the gradient to the features), the CTC loss
+(logits to loss, with its gradient; also through the label path the step does not use, for
+comparison: sparse-label kernel on CPUs, dense-label path on GPUs and under XLA), and Keras' whole
+training step (all of these, the optimizer and the non-finite checks).
 FLOPs per line are counted from the layer shapes (2 per multiply-add; a backward pass is 2 forward
 passes) and cross-checked with TensorFlow's profiler (``float_operation``) on the forward graph and
 on one LSTM cell step. The input pipeline's time per line (default augmentation, tf.data on all
@@ -18,6 +19,7 @@ cores) is given beside them: it runs concurrently with the training step, not be
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import common  # noqa: E402
 
 BATCH = 32
+ROUNDS = 3
 PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 
 
@@ -96,13 +99,12 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     folder = Path(workdir)
     params = common.default_params(folder / precision, precision=precision)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
-    peak = common.matmul_peak(PEAK_DTYPES[precision], seconds=0.5 if quick else 3.0)
     keras.utils.set_random_seed(0)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
     batch = common.fixed_width_batch(folder, params, alphabet.n_classes, width, BATCH)
     images, widths = batch[IMAGES], batch[WIDTHS]
-    repeats = 2 if quick else 9
+    repeats = 2 if quick else 5
 
     conv_stack = keras.Model(inference.inputs, inference.get_layer("fold_height").output)
     mask_layer = inference.get_layer("time_step_mask")
@@ -154,20 +156,29 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
 
     ctc_step_used, ctc_step_other = ctc_step(ctc), ctc_step(other_ctc)  # traced once, timed many times
     forward = tf.function(lambda: inference({IMAGES: images, WIDTHS: widths}, training=False))
-    seconds = {
-        "conv": common.timed(lambda: conv_step().numpy(), repeats),
-        "head": common.timed(lambda: head_step().numpy(), repeats),
-        "ctc": common.timed(lambda: ctc_step_used().numpy(), repeats),
-        "other_ctc": common.timed(lambda: ctc_step_other().numpy(), repeats),
-        "forward": common.timed(lambda: forward().numpy(), repeats),
+    parts = {
+        "conv": lambda: conv_step().numpy(),
+        "head": lambda: head_step().numpy(),
+        "ctc": lambda: ctc_step_used().numpy(),
+        "other_ctc": lambda: ctc_step_other().numpy(),
+        "forward": lambda: forward().numpy(),
     }
     stream = tf.data.Dataset.from_tensors((batch, tf.zeros([BATCH]))).repeat()
-    warmup, steps = (2, 2) if quick else (3, 8)
-    seconds["step"] = BATCH / common.train_lines_per_second(model, stream, BATCH, steps, warmup)
+    warmup, steps = (2, 2) if quick else (3, 6)
+    # This shared machine's speed drifts between minutes: the peak is measured in turn with the
+    # timings, each round once, and each figure is the median of its rounds.
+    peaks, samples = [], {name: [] for name in [*parts, "step"]}
+    for _ in range(1 if quick else ROUNDS):
+        peaks.append(common.matmul_peak(PEAK_DTYPES[precision], seconds=0.3 if quick else 1.0))
+        for name, part in parts.items():
+            samples[name].append(common.timed(part, repeats))
+        samples["step"].append(BATCH / common.train_lines_per_second(model, stream, BATCH, steps, warmup))
+    seconds = {name: statistics.median(values) for name, values in samples.items()}
     whole, cell_step = profiled_flops(inference, params, width)
     return {
         "precision": precision,
-        "peak": peak,
+        "peak": statistics.median(peaks),
+        "peak_range": (min(peaks), max(peaks)),
         "sparse_ctc": ctc.sparse_labels,
         "ms_per_line": {part: 1000 * s / BATCH for part, s in seconds.items()},
         "counted": forward_flops(params, alphabet.n_classes, width),
@@ -245,8 +256,9 @@ def main() -> None:
         ]  # fmt: skip
         header = ["part", "MFLOP per line", "ms per line", "of the step", "GFLOP/s", "of peak"]
         sections.append(
-            f"**{r['precision']}**: measured matmul peak {peak / 1e9:.0f} GFLOP/s "
-            f"({PEAK_DTYPES[r['precision']]}); peak memory {r['peak_mb']:.0f} MB\n\n" + common.table(header, rows)
+            f"**{r['precision']}**: measured matmul peak {peak / 1e9:.0f} GFLOP/s ({PEAK_DTYPES[r['precision']]}; "
+            f"rounds {r['peak_range'][0] / 1e9:.0f}-{r['peak_range'][1] / 1e9:.0f}); peak memory {r['peak_mb']:.0f} MB"
+            "\n\n" + common.table(header, rows)
         )
     base = results[0]
     speedups = ", ".join(
@@ -270,7 +282,8 @@ def main() -> None:
     body = "\n\n".join(sections) + "\n\n" + check
     body += (
         f"\n\nOne batch of {BATCH} lines of {args.width} px ({counted['steps']} time steps) of the default model "
-        "(config.json), each part timed forward + backward on the same batch after warm-up, each precision in "
+        "(config.json), each part timed forward + backward on the same batch after warm-up, in three rounds with "
+        "the peak (medians), each precision in "
         f"its own process. Ratios to {base['precision']}: {speedups or '-'}. Training FLOPs = 3 x forward "
         "(convolutions, LSTM matmuls, Dense; element-wise ops not counted); 'of peak' = achieved FLOP/s over "
         "the matmul peak of the same precision measured in the same process. Parts timed alone each pay "
