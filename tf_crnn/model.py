@@ -317,7 +317,7 @@ def auto_precision(gpu_compute_capabilities: Sequence[tuple[int, int]]) -> tuple
 
     16-bit policies pay off where tensor cores compute them. CPUs keep float32: on a Xeon with
     AMX-BF16, mixed_bfloat16 trains the default model faster (1.22x-1.45x in ``bench/flops.py``,
-    1.1x-1.2x for a whole ``make train``) with a similar CER, but every bfloat16 run skipped one to
+    1.1x-1.2x for a whole ``make train``) with a similar CER, but its full runs skipped one to
     three early batches for non-finite gradients (float32 runs: none), which is not yet understood
     (BENCHMARKS.md, README "Speed").
     """
