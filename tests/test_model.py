@@ -223,7 +223,9 @@ def test_mixed_precision_trains_and_exports_float32_predictions_equal_to_in_memo
     inference = get_model_inference(params, alphabet.n_classes)
     assert keras.mixed_precision.global_policy().name == "float32"  # nothing leaks out of the model
     assert inference.get_layer("conv_block_0").compute_dtype == COMPUTE_DTYPES[precision]
-    assert inference.get_layer("bilstm_0").compute_dtype == COMPUTE_DTYPES[precision]
+    recurrent = "float32" if precision == "mixed_bfloat16" else COMPUTE_DTYPES[precision]  # recurrent_policy
+    assert inference.get_layer("bilstm_0").compute_dtype == recurrent
+    assert inference.get_layer("bilstm_0").forward_layer.cell.compute_dtype == recurrent
     assert all(w.dtype == "float32" for w in inference.weights)
     model = get_model_train(params, inference)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
