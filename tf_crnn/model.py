@@ -445,19 +445,11 @@ class SkipNonFiniteModel(keras.Model):
         counts = tf.stack([1.0 - tf.cast(finite_loss, tf.float32), 1.0 - tf.cast(finite_gradients, tf.float32), loss])
         bad_losses, bad_gradients, global_loss = tf.unstack(replica.all_reduce(tf.distribute.ReduceOp.SUM, counts))
         finite = tf.logical_and(finite_loss, finite_gradients)
+        # What a skipped batch logs about this replica's own lines and weights.
+        skip_report = (finite, losses, paths, bad_weights)
         replica.merge_call(
             self._apply_or_skip,
-            args=(
-                bad_losses == 0,
-                bad_gradients == 0,
-                gradients,
-                global_loss,
-                before,
-                finite,
-                losses,
-                paths,
-                bad_weights,
-            ),
+            args=(bad_losses == 0, bad_gradients == 0, gradients, global_loss, before, skip_report),
         )
         logs = {"loss": self.good_loss.result(), BAD_BATCHES: tf.cast(self.bad_batches, tf.float32)}
         if self._loss_scaled:
@@ -469,17 +461,7 @@ class SkipNonFiniteModel(keras.Model):
         return logs
 
     def _apply_or_skip(
-        self,
-        strategy,
-        losses_finite,
-        gradients_finite,
-        gradients,
-        global_loss,
-        before,
-        finite,
-        losses,
-        paths,
-        bad_weights,
+        self, strategy, losses_finite, gradients_finite, gradients, global_loss, before, skip_report
     ) -> None:
         """Cross-replica: apply every replica's gradients, halve the loss scale on a float16 overflow
         (every replica restored), or skip the batch (every replica restored)."""
@@ -491,7 +473,7 @@ class SkipNonFiniteModel(keras.Model):
             call(self._apply, args=(gradients, global_loss))
 
         def skip() -> None:
-            call(self._skip, args=(before, finite, losses, paths, bad_weights))
+            call(self._skip, args=(before, skip_report))
 
         if not self._loss_scaled:
             tf.cond(losses_finite & gradients_finite, apply, skip)
@@ -514,10 +496,11 @@ class SkipNonFiniteModel(keras.Model):
         for variable, value in zip(self.non_trainable_variables, before):
             variable.assign(value)
 
-    def _skip(self, before, finite, losses, paths, bad_weights) -> None:
+    def _skip(self, before, skip_report) -> None:
         self._restore(before)
         self.bad_batches.assign_add(1)
         self.consecutive_bad_batches.assign_add(1)
+        finite, losses, paths, bad_weights = skip_report
         if paths is not None:
             tf.py_function(_log_bad_batch, [paths, losses, finite, bad_weights], [])
 
