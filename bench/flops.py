@@ -1,16 +1,20 @@
 """Where the training time goes: FLOPs per line, and achieved FLOP/s against the measured peak, per part.
 
-Usage: python bench/flops.py [--width 512] [--precisions float32,mixed_bfloat16] [--quick] [--no-record]
+Usage: python bench/flops.py [--width 512] [--batch 32] [--sweep 16,32,64] [--precisions float32,mixed_bfloat16]
+                            [--quick] [--no-record]
 
 In one process, for each precision, in three rounds (each figure the median of its rounds, so a
 drift of the shared machine's speed moves the peak and the timings alike): the machine's
 matrix-multiply peak in that precision (2048-square matmuls, float32 or bfloat16), then, on one
-batch of 32 lines of ``--width`` px, the forward + backward time of each part of the default model
+batch of ``--batch`` lines of ``--width`` px, the forward + backward time of each part of the default model
 (config.json): the convolution stack (images to per-time-step features), the recurrent head
 (BiLSTMs and the output Dense, features to logits, with the gradient to the features), the CTC loss
 (logits to loss, with its gradient; also through the label path the step does not use, for
 comparison: sparse-label kernel on CPUs, dense-label path on GPUs and under XLA), and Keras' whole
-training step (all of these, the optimizer and the non-finite checks).
+training step (all of these, the optimizer and the non-finite checks); in the same rounds, the whole
+step and the recurrent head at each ``--sweep`` batch size, because the BiLSTMs' per-time-step
+matmuls ([lines x features] by [features x 4 units]) are small enough for the batch size to set
+their efficiency.
 FLOPs per line are counted from the layer shapes (2 per multiply-add; a backward pass is 2 forward
 passes) and cross-checked with TensorFlow's profiler (``float_operation``) on the forward graph and
 on one LSTM cell step. The input pipeline's time per line (default augmentation, tf.data on all
@@ -88,7 +92,7 @@ def profiled_flops(inference, params, width: int) -> tuple[float, float]:
     return whole, step
 
 
-def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
+def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: list[int], quick: bool) -> dict:
     import keras
     import tensorflow as tf
 
@@ -102,7 +106,11 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     keras.utils.set_random_seed(0)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
-    batch = common.fixed_width_batch(folder, params, alphabet.n_classes, width, BATCH)
+    batches = {
+        size: common.fixed_width_batch(folder, params, alphabet.n_classes, width, size)
+        for size in dict.fromkeys([batch_size, *sweep])
+    }
+    batch = batches[batch_size]
     images, widths = batch[IMAGES], batch[WIDTHS]
     repeats = 2 if quick else 5
 
@@ -113,14 +121,7 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     dense = inference.get_layer(LOGITS)
     ctc = model.get_layer("ctc_loss")
     other_ctc = CTCLoss(params.width_reduction, sparse_labels=not ctc.sparse_labels, dtype="float32")
-
-    def head(features):
-        mask = mask_layer(widths, features)
-        for dropout, bilstm in zip(dropouts, recurrent):
-            if dropout is not None:
-                features = dropout(features, training=True)
-            features = bilstm(features, mask=mask, training=True)
-        return dense(features)
+    head_variables = [v for layer in [*recurrent, dense] for v in layer.trainable_variables]
 
     def total(gradients) -> tf.Tensor:
         return tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in gradients])
@@ -132,15 +133,30 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
             loss = tf.reduce_sum(tf.cast(out, tf.float32))
         return total(tape.gradient(loss, conv_stack.trainable_variables))
 
-    features = conv_stack({IMAGES: images, WIDTHS: widths}, training=False)
-    head_variables = [v for layer in [*recurrent, dense] for v in layer.trainable_variables]
+    def head_step(size: int):
+        """The recurrent head's forward + backward on the features of the ``size``-line batch."""
+        size_widths = batches[size][WIDTHS]
+        features = conv_stack({IMAGES: batches[size][IMAGES], WIDTHS: size_widths}, training=False)
 
-    @tf.function
-    def head_step():
-        with tf.GradientTape() as tape:
-            tape.watch(features)
-            loss = tf.reduce_sum(head(features))
-        return total(tape.gradient(loss, [features, *head_variables]))
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                tape.watch(features)
+                x, mask = features, mask_layer(size_widths, features)
+                for dropout, bilstm in zip(dropouts, recurrent):
+                    if dropout is not None:
+                        x = dropout(x, training=True)
+                    x = bilstm(x, mask=mask, training=True)
+                loss = tf.reduce_sum(dense(x))
+            return total(tape.gradient(loss, [features, *head_variables]))
+
+        return lambda: step().numpy()
+
+    def training_step(size: int):
+        """Seconds per line of whole training steps (Keras' fit) on the ``size``-line batch."""
+        stream = tf.data.Dataset.from_tensors((batches[size], tf.zeros([size]))).repeat()
+        warmup, steps = (2, 2) if quick else (3, 6)
+        return lambda: 1 / common.train_lines_per_second(model, stream, size, steps, warmup)
 
     logits = inference({IMAGES: images, WIDTHS: widths}, training=False)
 
@@ -158,29 +174,42 @@ def measure(workdir: str, precision: str, width: int, quick: bool) -> dict:
     forward = tf.function(lambda: inference({IMAGES: images, WIDTHS: widths}, training=False))
     parts = {
         "conv": lambda: conv_step().numpy(),
-        "head": lambda: head_step().numpy(),
+        "head": head_step(batch_size),
         "ctc": lambda: ctc_step_used().numpy(),
         "other_ctc": lambda: ctc_step_other().numpy(),
         "forward": lambda: forward().numpy(),
     }
-    stream = tf.data.Dataset.from_tensors((batch, tf.zeros([BATCH]))).repeat()
-    warmup, steps = (2, 2) if quick else (3, 6)
+    steps = {size: training_step(size) for size in batches}
+    sweep_heads = {size: head_step(size) for size in sweep if size != batch_size}
     # This shared machine's speed drifts between minutes: the peak is measured in turn with the
     # timings, each round once, and each figure is the median of its rounds.
-    peaks, samples = [], {name: [] for name in [*parts, "step"]}
+    peaks, samples = [], {name: [] for name in [*parts, *(("step", size) for size in steps), *sweep_heads]}
     for _ in range(1 if quick else ROUNDS):
         peaks.append(common.matmul_peak(PEAK_DTYPES[precision], seconds=0.3 if quick else 1.0))
         for name, part in parts.items():
             samples[name].append(common.timed(part, repeats))
-        samples["step"].append(BATCH / common.train_lines_per_second(model, stream, BATCH, steps, warmup))
+        for size, step in steps.items():
+            samples["step", size].append(step())
+        for size, part in sweep_heads.items():
+            samples[size].append(common.timed(part, repeats))
     seconds = {name: statistics.median(values) for name, values in samples.items()}
     whole, cell_step = profiled_flops(inference, params, width)
+    ms_per_line = {part: 1000 * seconds[part] / batch_size for part in parts}
+    ms_per_line["step"] = 1000 * seconds["step", batch_size]
+    by_batch = {
+        size: {
+            "step": 1000 * seconds["step", size],
+            "head": ms_per_line["head"] if size == batch_size else 1000 * seconds[size] / size,
+        }
+        for size in sorted(batches)
+    }
     return {
         "precision": precision,
         "peak": statistics.median(peaks),
         "peak_range": (min(peaks), max(peaks)),
         "sparse_ctc": ctc.sparse_labels,
-        "ms_per_line": {part: 1000 * s / BATCH for part, s in seconds.items()},
+        "ms_per_line": ms_per_line,
+        "by_batch": by_batch,
         "counted": forward_flops(params, alphabet.n_classes, width),
         "profiled_forward": whole,
         "profiled_cell_step": cell_step,
@@ -223,13 +252,24 @@ def pipeline_ms_per_line(folder: Path, quick: bool) -> float:
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--width", type=int, default=512, help="line width in px (default 512: 128 time steps)")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"lines per batch (default {BATCH})")
+    parser.add_argument(
+        "--sweep", default="16,32,64", help="comma-separated batch sizes whose whole step and head are also timed"
+    )
     parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated policies")
     args = parser.parse_args()
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
     precisions = args.precisions.split(",")
     results = common.isolated_each(
-        measure, "precision", precisions, workdir=str(folder), width=args.width, quick=args.quick
+        measure,
+        "precision",
+        precisions,
+        workdir=str(folder),
+        width=args.width,
+        batch_size=args.batch,
+        sweep=[int(size) for size in args.sweep.split(",") if size],
+        quick=args.quick,
     )
     pipeline_ms = common.isolated(pipeline_ms_per_line, folder=folder, quick=args.quick)
 
@@ -255,10 +295,20 @@ def main() -> None:
              f"{pipeline_ms / ms['step']:.0%}", "-", "-"],
         ]  # fmt: skip
         header = ["part", "MFLOP per line", "ms per line", "of the step", "GFLOP/s", "of peak"]
+        sweep_rows = [
+            [f"{size}", f"{t['step']:.2f}", f"{train_flops / (t['step'] / 1000) / peak:.0%}", f"{t['head']:.2f}",
+             f"{parts['head'] / (t['head'] / 1000) / peak:.0%}"]
+            for size, t in r["by_batch"].items()
+        ]  # fmt: skip
+        sweep_header = ["lines per batch", "training step, ms per line", "of peak", "recurrent head, ms per line",
+                        "of peak"]  # fmt: skip
         sections.append(
             f"**{r['precision']}**: measured matmul peak {peak / 1e9:.0f} GFLOP/s ({PEAK_DTYPES[r['precision']]}; "
             f"rounds {r['peak_range'][0] / 1e9:.0f}-{r['peak_range'][1] / 1e9:.0f}); peak memory {r['peak_mb']:.0f} MB"
-            "\n\n" + common.table(header, rows)
+            f" (batch of {args.batch})\n\n"
+            + common.table(header, rows)
+            + "\n\nThe whole training step and the recurrent head per batch size (same rounds):\n\n"
+            + common.table(sweep_header, sweep_rows)
         )
     base = results[0]
     speedups = ", ".join(
@@ -281,7 +331,7 @@ def main() -> None:
     )  # fmt: skip
     body = "\n\n".join(sections) + "\n\n" + check
     body += (
-        f"\n\nOne batch of {BATCH} lines of {args.width} px ({counted['steps']} time steps) of the default model "
+        f"\n\nOne batch of {args.batch} lines of {args.width} px ({counted['steps']} time steps) of the default model "
         "(config.json), each part timed forward + backward on the same batch after warm-up, in three rounds with "
         "the peak (medians), each precision in "
         f"its own process. Ratios to {base['precision']}: {speedups or '-'}. Training FLOPs = 3 x forward "
