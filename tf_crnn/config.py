@@ -356,10 +356,7 @@ class Params:
         return self.to_dict()
 
     def to_json_file(self, json_file: str | os.PathLike) -> None:
-        path = Path(json_file)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(json_file, self.to_dict(), indent=2)
 
     # -- derived values -------------------------------------------------------------------------
 

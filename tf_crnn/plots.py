@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tf_crnn.errors import TfCrnnError
+from tf_crnn.safe_io import written_aside
 
 LOGGER = logging.getLogger(__name__)
 CURVES_FILENAME = "training_curves.png"
@@ -159,10 +160,8 @@ def plot_runs(runs: Sequence[RunCurves], out: str | os.PathLike, title: str | No
         axis.legend(fontsize=8, frameon=False)
     figure.suptitle(title or "Training curves: " + ", ".join(run.name for run in runs), fontsize=12, x=0.01, ha="left")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, out)
+    with written_aside(out) as tmp:
+        figure.savefig(tmp, format="png")
     return out
 
 

@@ -1,7 +1,8 @@
 """Writes that a crash, a kill or a full disk cannot leave half done.
 
 Files are written aside and renamed into place (a rename within one file system is atomic), so a
-reader sees the old version or the new one, never a mix (SavedModel exports do the same, see
+reader sees the old version or the new one, never a mix: :func:`written_aside` for any writer,
+:func:`atomic_write_text` for text (SavedModel exports do the same, see
 ``export.export_saved_model``). Checkpoints are
 written by ``tf.train.CheckpointManager``, which writes the data files first and then replaces its
 ``checkpoint`` state file atomically: the previous checkpoint stays the latest until the new one is
@@ -16,11 +17,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import tensorflow as tf
+from typing import TYPE_CHECKING
 
 from tf_crnn.errors import StorageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,24 +42,35 @@ def storage_error(error: BaseException, what: str, kept: str | None) -> StorageE
     """A StorageError that says what failed, whether the disk is full and what is still intact."""
     reason = "the disk is full (no space left on device)" if is_disk_full(error) else str(error)
     tail = f"; the previous checkpoint {kept} is intact" if kept else ""
-    hint = "; free some space and resume with restore_model=true" if is_disk_full(error) else ""
+    rerun = "resume with restore_model=true" if kept else "run it again"
+    hint = f"; free some space and {rerun}" if is_disk_full(error) else ""
     return StorageError(f"could not write {what}: {reason}{tail}{hint}")
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
+@contextmanager
+def written_aside(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` for the block to write; renamed over ``path`` when the block
+    ends without error, removed when it fails. Write failures become a StorageError naming ``path``."""
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield tmp
         os.replace(tmp, target)
     except OSError as error:
         tmp.unlink(missing_ok=True)
         raise storage_error(error, str(target), None) from error
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file, flushed to disk, and a rename."""
+    with written_aside(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def checkpoint_exists(manager: tf.train.CheckpointManager, number: int) -> bool:
@@ -72,6 +88,8 @@ def save_checkpoint(manager: tf.train.CheckpointManager, number: int) -> str | N
     if checkpoint_exists(manager, number):
         LOGGER.info("%s/ckpt-%d exists and is not overwritten", manager.directory, number)
         return None
+    import tensorflow as tf
+
     previous = manager.latest_checkpoint
     try:
         return manager.save(checkpoint_number=number)

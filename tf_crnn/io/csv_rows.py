@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tf_crnn.errors import DataError
+from tf_crnn.safe_io import written_aside
 
 MAX_REPORTED_PROBLEMS = 20
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -156,14 +157,11 @@ def write_csv_rows(
     crash never leaves a half-written CSV.
     """
     csv_path = Path(csv_file)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
     base = csv_path.resolve().parent
-    tmp = csv_path.with_name(csv_path.name + ".tmp")
     count = 0
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+    with written_aside(csv_path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         for path, units in rows:
             shown = os.path.relpath(Path(path).resolve(), base) if relative else str(path)
             handle.write(f"{shown}{csv_delimiter}{format_label(units, split_delimiter)}\n")
             count += 1
-    os.replace(tmp, csv_path)
     return count
