@@ -53,7 +53,15 @@ def forward_flops(params, n_classes: int, width: int) -> dict[str, float]:
         per_layer.append(2 * steps * 2 * (size + units) * 4 * units)  # two directions, four gates
         size = 2 * units
     dense = 2 * steps * size * n_classes
-    return {"conv": conv, "lstm": sum(per_layer), "first_bilstm": per_layer[0], "dense": dense, "steps": steps}
+    return {
+        "conv": conv,
+        "lstm": sum(per_layer),
+        "first_bilstm": per_layer[0],
+        "dense": dense,
+        "steps": steps,
+        "conv_blocks": len(params.cnn_features_list),
+        "bilstms": len(params.rnn_units),
+    }
 
 
 def profiled_flops(inference, params, width: int) -> tuple[float, float]:
@@ -277,14 +285,16 @@ def main() -> None:
     forward = counted["conv"] + counted["lstm"] + counted["dense"]
     parts = {"conv": 3 * counted["conv"], "head": 3 * (counted["lstm"] + counted["dense"]), "ctc": 0.0}
     train_flops = 3 * forward
+    conv_name = f"convolution stack ({counted['conv_blocks']} ConvBlocks), fwd + bwd"
+    head_name = f"recurrent head ({counted['bilstms']} BiLSTM + Dense), fwd + bwd"
     sections = []
     for r in results:
         ms, peak = r["ms_per_line"], r["peak"]
         parts_alone = ms["conv"] + ms["head"] + ms["ctc"]
 
         rows = [
-            part_row(ms["step"], peak, "convolution stack (5 ConvBlocks), fwd + bwd", parts["conv"], ms["conv"]),
-            part_row(ms["step"], peak, "recurrent head (2 BiLSTMs + Dense), fwd + bwd", parts["head"], ms["head"]),
+            part_row(ms["step"], peak, conv_name, parts["conv"], ms["conv"]),
+            part_row(ms["step"], peak, head_name, parts["head"], ms["head"]),
             part_row(ms["step"], peak, f"CTC loss and its gradient ({ctc_path(r['sparse_ctc'])})", 0.0, ms["ctc"]),
             part_row(ms["step"], peak, "the three parts above, timed alone, summed", 0.0, parts_alone),
             part_row(ms["step"], peak, "whole training step", train_flops, ms["step"]),
