@@ -34,6 +34,28 @@ EARLY_PRINTED_BOOKS = REPO.parent / "shared" / "data" / "early-printed-books"
 DEFAULT_ALPHABET = REPO / json.loads((REPO / "config.json").read_text(encoding="utf-8"))["lookup_alphabet_file"]
 
 
+def positive_ints(text: str) -> list[int]:
+    """An argparse type: comma-separated positive integers ("16,32,64"), with a usable message otherwise."""
+    try:
+        values = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: one positive integer."""
+    try:
+        values = positive_ints(text)
+    except argparse.ArgumentTypeError:
+        values = []
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one positive integer, got {text!r}")
+    return values[0]
+
+
 def parser(description: str) -> argparse.ArgumentParser:
     """The options every bench script has: --quick (check the script in a minute), --no-record, --workdir."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -68,11 +68,13 @@ def measure(workdir: str, n_rows: int, quick: bool) -> dict:
 
 def main() -> None:
     parser = common.parser(__doc__)
-    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated numbers of lines")
+    parser.add_argument(
+        "--sizes", type=common.positive_ints, default="1000,10000,100000", help="comma-separated numbers of lines"
+    )
     args = parser.parse_args()
     folder = common.workdir(args)
     common.synthetic_lines(folder, N_IMAGES)
-    sizes = [100, 1000] if args.quick else [int(n) for n in args.sizes.split(",")]
+    sizes = [100, 1000] if args.quick else args.sizes
     results = common.isolated_each(measure, "n_rows", sizes, workdir=str(folder), quick=args.quick)
     base = results[0]
     rows = [

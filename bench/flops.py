@@ -187,16 +187,16 @@ def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: li
         "other_ctc": lambda: ctc_step_other().numpy(),
         "forward": lambda: forward().numpy(),
     }
-    steps = {size: training_step(size) for size in batches}
+    training_steps = {size: training_step(size) for size in batches}
     sweep_heads = {size: head_step(size) for size in sweep if size != batch_size}
     # This shared machine's speed drifts between minutes: the peak is measured in turn with the
     # timings, each round once, and each figure is the median of its rounds.
-    peaks, samples = [], {name: [] for name in [*parts, *(("step", size) for size in steps), *sweep_heads]}
+    peaks, samples = [], {name: [] for name in [*parts, *(("step", size) for size in training_steps), *sweep_heads]}
     for _ in range(1 if quick else ROUNDS):
         peaks.append(common.matmul_peak(PEAK_DTYPES[precision], seconds=0.3 if quick else 1.0))
         for name, part in parts.items():
             samples[name].append(common.timed(part, repeats))
-        for size, step in steps.items():
+        for size, step in training_steps.items():
             samples["step", size].append(step())
         for size, part in sweep_heads.items():
             samples[size].append(common.timed(part, repeats))
@@ -260,9 +260,17 @@ def pipeline_ms_per_line(folder: Path, quick: bool) -> float:
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--width", type=int, default=512, help="line width in px (default 512: 128 time steps)")
-    parser.add_argument("--batch", type=int, default=BATCH, help=f"lines per batch (default {BATCH})")
     parser.add_argument(
-        "--sweep", default="16,32,64", help="comma-separated batch sizes whose whole step and head are also timed"
+        "--batch",
+        type=common.positive_int,
+        default=BATCH,
+        help=f"lines per batch (default {BATCH})",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=common.positive_ints,
+        default="16,32,64",
+        help="comma-separated batch sizes whose whole step and head are also timed",
     )
     parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated policies")
     args = parser.parse_args()
@@ -276,7 +284,7 @@ def main() -> None:
         workdir=str(folder),
         width=args.width,
         batch_size=args.batch,
-        sweep=[int(size) for size in args.sweep.split(",") if size],
+        sweep=args.sweep,
         quick=args.quick,
     )
     pipeline_ms = common.isolated(pipeline_ms_per_line, folder=folder, quick=args.quick)

@@ -53,11 +53,13 @@ def measure(workdir: str, width: int, quick: bool) -> dict:
 
 def main() -> None:
     parser = common.parser(__doc__)
-    parser.add_argument("--widths", default="256,512,1024,2048", help="comma-separated line widths (px)")
+    parser.add_argument(
+        "--widths", type=common.positive_ints, default="256,512,1024,2048", help="comma-separated line widths (px)"
+    )
     args = parser.parse_args()
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
-    widths = [256, 512] if args.quick else [int(w) for w in args.widths.split(",")]
+    widths = [256, 512] if args.quick else args.widths
     results = common.isolated_each(measure, "width", widths, workdir=str(folder), quick=args.quick)
     base = results[0]
     rows = []
