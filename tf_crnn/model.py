@@ -289,7 +289,7 @@ def recurrent_policy(policy: str) -> str | None:
 
     Under mixed_bfloat16 the recurrent head stays float32: its per-time-step matmuls are too small to
     gain from bfloat16, and Keras' generic (non-cuDNN) LSTM casts its weights at every time step;
-    with float32 BiLSTMs and bfloat16 convolutions the default model trained 1.22x-1.45x as fast as
+    with float32 BiLSTMs and bfloat16 convolutions the default model trained 1.20x-1.49x as fast as
     in float32 on an AMX CPU, against 1.01x with bfloat16 BiLSTMs (``bench/flops.py``, BENCHMARKS.md).
     mixed_float16 (GPUs without bfloat16, where Keras runs the fused cuDNN LSTM) keeps float16.
     """
@@ -316,9 +316,10 @@ def auto_precision(gpu_compute_capabilities: Sequence[tuple[int, int]]) -> tuple
     (none: CPU only), and why.
 
     16-bit policies pay off where tensor cores compute them. CPUs keep float32: on a Xeon with
-    AMX-BF16, mixed_bfloat16 trains the default model faster (1.22x-1.45x in ``bench/flops.py``,
+    AMX-BF16, mixed_bfloat16 trains the default model faster (1.20x-1.49x in ``bench/flops.py``,
     1.1x-1.2x for a whole ``make train``) with a similar CER, but its full runs skipped one to
-    three early batches for non-finite gradients (float32 runs: none), which is not yet understood
+    three early batches for non-finite gradients (float32 runs: none): a bfloat16 kernel of the
+    training graph now and then returns a non-finite weight gradient from finite inputs
     (BENCHMARKS.md, README "Speed").
     """
     if not gpu_compute_capabilities:
