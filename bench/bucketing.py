@@ -1,6 +1,6 @@
 """Padding and training speed with and without width buckets, on the real early printed books, in one run.
 
-Usage: python bench/bucketing.py [--quick] [--no-record]
+Usage: python bench/bucketing.py [--smoke] [--no-record]
 
 The fraction of the pixels of the training batches that are padding (one epoch of the 840 lines of
 ../shared/data/early-printed-books/train.csv, batch 32, input_shape [32, 1024]): padding every line
@@ -33,17 +33,19 @@ def padding_fraction(batches) -> float:
 
 def main() -> None:
     args = common.parser(__doc__).parse_args()
+    common.require(args, common.EARLY_PRINTED_BOOKS / "train.csv")
     folder = common.workdir(args)
     import keras
     import numpy as np
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.data_handler import decoded_lines, lines_to_batches, width_bucket_boundaries
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.data.pipeline import decoded_lines, lines_to_batches, width_bucket_boundaries
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
 
-    csv_file, alphabet_file = common.early_printed_books(folder)
+    csv_file, alphabet_file = common.early_printed_books(folder, 3 * common.SMOKE_LINES if args.smoke else None)
     overrides = dict(lookup_alphabet_file=str(alphabet_file), input_shape=[32, 1024], max_chars_per_string=120)
-    params = common.default_params(folder / "output", **overrides)
+    params = common.default_params(folder / "output", args.smoke, **overrides)
     data = common.prepared(csv_file, params)
     batch = params.train_batch_size
 
@@ -64,9 +66,10 @@ def main() -> None:
         ["random batches, padded to their widest line", f"{epoch(False):.1%}"],
         ["8 equal-width buckets (before this change)", f"{epoch(True, width_bucket_boundaries(params, None, 8)):.1%}"],
     ]
-    for n in (4, 8, 16, 32):
+    counts = sorted({4, 8, 16, 32, params.n_width_buckets})
+    quantile_buckets = {n: epoch(True, width_bucket_boundaries(params, data.widths, n)) for n in counts}
+    for n, fraction in quantile_buckets.items():
         marker = " (default)" if n == params.n_width_buckets else ""
-        fraction = epoch(True, width_bucket_boundaries(params, data.widths, n))
         rows.append([f"{n} buckets at the quantiles of the widths{marker}", f"{fraction:.1%}"])
     default_boundaries = width_bucket_boundaries(params, data.widths)
     rows.append(["default buckets, with augmentation (padding, slant)", f"{epoch(True, default_boundaries, True):.1%}"])
@@ -75,7 +78,7 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
-    steps = 3 if args.quick else math.ceil(len(data) / batch)
+    steps = 1 if args.smoke else math.ceil(len(data) / batch)
     speeds = {}
     for bucket in (False, True):
         stream = common.training_batches(data, params, bucket_by_width=bucket)
@@ -92,7 +95,18 @@ def main() -> None:
         f"input_shape {list(params.input_shape)}, default model and augmentation; widths of one epoch.\n"
         + common.load_note()
     )
-    common.report(args, "Width buckets (bench/bucketing.py)", body)
+    figures = [
+        common.Figure(
+            f"padded pixels, {params.n_width_buckets} width buckets, early printed books",
+            round(100 * quantile_buckets[params.n_width_buckets], 1),
+            "%",
+        ),
+        common.Figure("training with width buckets, early printed books", round(speeds[True], 1), "lines/s"),
+        common.Figure(
+            "training with width buckets, ratio to random batches", round(speeds[True] / speeds[False], 2), "x"
+        ),
+    ]
+    common.report(args, "Width buckets (bench/bucketing.py)", body, figures)
 
 
 if __name__ == "__main__":

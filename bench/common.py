@@ -1,17 +1,23 @@
-"""Shared by the speed benchmarks: data sets, the default model, steady-state timing, memory, tables.
+"""Shared by the bench scripts: options, data sets, the default model, steady-state timing, memory, tables.
 
 Every figure of one script is measured in the same run, so ratios between its rows hold even on a
 busy machine; absolute figures only on a quiet one. Each measurement that reports a peak memory runs
 in a fresh process (:func:`isolated`), as a process's peak never goes down.
+
+``--smoke`` runs a script's whole code path at the smallest sizes (:data:`SMOKE_MODEL`, a handful of
+lines, a temporary folder, nothing recorded), so the test suite can check every script on every change.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import dataclasses
 import json
 import math
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,9 +35,25 @@ sys.path.insert(0, str(REPO))
 import keras  # noqa: E402
 
 from bench.machine import append_section  # noqa: E402
+from bench.records import Figure  # noqa: E402
 
-EARLY_PRINTED_BOOKS = REPO.parent / "shared" / "data" / "early-printed-books"
+SHARED_DATA = REPO.parent / "shared" / "data"
+EARLY_PRINTED_BOOKS = SHARED_DATA / "early-printed-books"
+UW3_LINES = SHARED_DATA / "uw3-lines-train" / "labels.csv"
 DEFAULT_ALPHABET = REPO / json.loads((REPO / "config.json").read_text(encoding="utf-8"))["lookup_alphabet_file"]
+#: What every --smoke run trains instead of config.json's model: two small ConvBlocks and one small
+#: BiLSTM in batches of 4, so that building, tracing and a few steps take seconds.
+SMOKE_MODEL = {
+    "cnn_features_list": [8, 16],
+    "cnn_kernel_size": [3, 3],
+    "cnn_stride_size": [[1, 1], [1, 1]],
+    "cnn_pool_size": [[2, 2], [2, 2]],
+    "cnn_batch_norm": [True, True],
+    "rnn_units": [16],
+    "train_batch_size": 4,
+    "eval_batch_size": 8,
+}
+SMOKE_LINES = 8  # lines of each data set a --smoke run reads
 
 
 def positive_ints(text: str) -> list[int]:
@@ -57,35 +79,97 @@ def positive_int(text: str) -> int:
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    """The options every bench script has: --quick (check the script in a minute), --no-record, --workdir."""
+    """The options every bench script has: --smoke (check that the script runs), --no-record, --workdir."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script (figures meaningless)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the smallest sizes, in a temporary folder, recording nothing: checks the script (figures meaningless)",
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
     parser.add_argument("--workdir", help="folder for generated data and models (default: a temporary folder)")
     return parser
 
 
 def workdir(args: argparse.Namespace) -> Path:
+    """--workdir, else a temporary folder (kept: it holds the data and models of the run); at --smoke
+    always a temporary folder, removed at exit."""
+    if args.smoke and args.workdir:
+        raise SystemExit("--smoke writes into a temporary folder of its own: leave out --workdir")
     folder = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tf_crnn_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.smoke:
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 
-def default_params(output_dir: Path, **overrides: Any):
-    """The default experiment's Params (config.json), writing into ``output_dir``, with overrides."""
-    from tf_crnn.config import Params
+def require(args: argparse.Namespace, path: Path) -> None:
+    """Stop unless ``path`` (real data of ../shared/data) exists; at --smoke with status 0, as the test
+    suite runs where that data is absent too."""
+    if path.exists():
+        return
+    message = f"{path} is missing: this benchmark needs ../shared/data (see its README)"
+    if args.smoke:
+        print(f"skipped: {message}")
+        raise SystemExit(0)
+    raise SystemExit(message)
+
+
+def default_params(output_dir: Path, smoke: bool = False, **overrides: Any):
+    """The default experiment's Params (config.json; :data:`SMOKE_MODEL` at --smoke), writing into
+    ``output_dir``, with overrides. Without its synthetic_data section: a bench script gives the lines."""
+    from tf_crnn.params.params import Params
 
     values = json.loads((REPO / "config.json").read_text(encoding="utf-8"))
     values["lookup_alphabet_file"] = str(REPO / values["lookup_alphabet_file"])
+    values.pop("synthetic_data", None)
+    if smoke:
+        values.update(SMOKE_MODEL)
     values.update(output_model_dir=str(output_dir), restore_model=False, tensorboard=False, **overrides)
     return Params.from_dict(values)
+
+
+def smoke_config(folder: Path) -> Path:
+    """config.json with :data:`SMOKE_MODEL`, one epoch of a handful of lines rendered on the fly: what a
+    --smoke run gives ``training.py`` instead of a preset."""
+    values = json.loads((REPO / "config.json").read_text(encoding="utf-8"))
+    values.update(SMOKE_MODEL)
+    values.update(
+        lookup_alphabet_file=str(REPO / values["lookup_alphabet_file"]),
+        csv_files_eval=[str(folder / "smoke_data" / "eval.csv")],
+        output_model_dir=str(folder / "smoke_output"),
+        n_epochs=1,
+        tensorboard=False,
+        synthetic_data={**values["synthetic_data"], "n_train": SMOKE_LINES, "n_eval": SMOKE_LINES, "max_words": 3},
+    )
+    config = folder / "smoke_config.json"
+    config.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+    return config
+
+
+def smoke_model(folder: Path) -> dict:
+    """:data:`SMOKE_MODEL` trained one epoch on a handful of synthetic lines, in this process: an output
+    folder with checkpoints and exports, for the scripts that read a trained model. Returns the
+    trainer's results plus ``output_dir`` and ``eval_csv``."""
+    from tf_crnn.train.trainer import train
+
+    eval_csv = synthetic_lines(folder, SMOKE_LINES, name="smoke_eval", seed=2, max_words=3, max_chars=20)
+    params = default_params(
+        folder / "smoke_model",
+        smoke=True,
+        csv_files_train=[str(synthetic_lines(folder, SMOKE_LINES, name="smoke_train", max_words=3, max_chars=20))],
+        csv_files_eval=[str(eval_csv)],
+        n_epochs=1,
+        n_shown_predictions=0,
+    )
+    return {**train(params), "output_dir": params.output_model_dir, "eval_csv": str(eval_csv)}
 
 
 def synthetic_lines(
     folder: Path, n: int, name: str = "train", seed: int = 1, max_words: int = 12, max_chars: int = 64
 ) -> Path:
     """A CSV of ``n`` synthetic lines (config.json's alphabet and line lengths), generated once per folder."""
-    from tf_crnn.config import Alphabet
+    from tf_crnn.data.alphabet import Alphabet
     from tf_crnn.synth import generate_dataset
 
     stem = f"{name}_{n}_{seed}_{max_words}_{max_chars}"
@@ -97,45 +181,48 @@ def synthetic_lines(
     return csv_file
 
 
-def early_printed_books(folder: Path, split: str = "train") -> tuple[Path, Path]:
-    """(CSV, alphabet built from its training lines) of the real early printed books of ../shared/data."""
-    from tf_crnn.config import Alphabet
+def csv_head(csv_file: Path, n: int, target: Path) -> Path:
+    """The first ``n`` rows of a tf-crnn CSV, written to ``target`` with absolute image paths."""
+    from tf_crnn.data.formats.csv_rows import read_csv_rows, write_csv_rows
 
-    csv_file = EARLY_PRINTED_BOOKS / f"{split}.csv"
-    if not csv_file.is_file():
-        raise SystemExit(f"{csv_file} is missing: this benchmark needs ../shared/data (see its README)")
-    alphabet = folder / "early_printed_books_alphabet.json"
+    rows, _ = read_csv_rows(csv_file)
+    write_csv_rows(target, [(row.path, row.units) for row in rows[:n]], relative=False)
+    return target
+
+
+def early_printed_books(folder: Path, limit: int | None = None) -> tuple[Path, Path]:
+    """(CSV, alphabet built from its lines) of the training lines of the real early printed books of
+    ../shared/data (call :func:`require` first); with ``limit``, of its first lines only."""
+    from tf_crnn.data.alphabet import Alphabet
+
+    csv_file = EARLY_PRINTED_BOOKS / "train.csv"
+    if limit is not None:
+        csv_file = csv_head(csv_file, limit, folder / f"early_printed_books_{limit}.csv")
+    alphabet = folder / f"early_printed_books_alphabet_{limit or 'all'}.json"
     if not alphabet.is_file():
-        Alphabet.create_lookup_from_labels([EARLY_PRINTED_BOOKS / "train.csv"], alphabet)
+        Alphabet.create_lookup_from_labels([csv_file], alphabet)
     return csv_file, alphabet
 
 
 def prepared(csv_file: Path, params, name: str = "train"):
     """Checked rows of a CSV (as training prepares them)."""
-    from tf_crnn.config import Alphabet
-    from tf_crnn.preprocessing import preprocess_csv
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.data.checks import preprocess_csv
 
     return preprocess_csv(str(csv_file), params, Alphabet(params.lookup_alphabet_file, params.blank_symbol), name)
 
 
 def training_batches(data, params, bucket_by_width: bool | None = None, augmentation: bool | None = None):
     """The training stream exactly as the trainer builds it (endless, reshuffled, (features, dummy y))."""
-    import tensorflow as tf
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.train.inputs import training_batches as trainer_batches
 
-    from tf_crnn.data_handler import LABELS, dataset_generator
-
-    dataset = dataset_generator(
-        data,
+    params = dataclasses.replace(
         params,
-        batch_size=params.train_batch_size,
         data_augmentation=params.data_augmentation if augmentation is None else augmentation,
-        num_epochs=None,
-        seed=params.seed,
         bucket_by_width=params.bucket_by_width if bucket_by_width is None else bucket_by_width,
-        include_paths=True,
-        pad_to_bucket_boundary=params.jit_compile,
     )
-    return dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
+    return trainer_batches(data, params, Alphabet(params.lookup_alphabet_file, params.blank_symbol))[0]
 
 
 def fixed_width_batch(folder: Path, params, n_classes: int, width: int, batch_size: int) -> dict:
@@ -143,7 +230,8 @@ def fixed_width_batch(folder: Path, params, n_classes: int, width: int, batch_si
     with random labels of one unit per 16 px: every line has the same shape, so FLOPs are exact."""
     import tensorflow as tf
 
-    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS, decode_image
+    from tf_crnn.data.features import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
+    from tf_crnn.data.pipeline import decode_image
 
     one_line = prepared(synthetic_lines(folder, 1, "one"), params).paths[0]
     line = decode_image(tf.io.read_file(one_line), params.input_channels)
@@ -239,18 +327,24 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def isolated(function: Callable[..., dict], **kwargs: Any) -> dict:
-    """``function(**kwargs)`` in a fresh Python process (its own peak memory), returning its dict."""
+def isolated(function: Callable[..., dict], in_process: bool = False, **kwargs: Any) -> dict:
+    """``function(**kwargs)`` in a fresh Python process (its own peak memory), returning its dict; in this
+    process with ``in_process`` (--smoke: the figures mean nothing, and a fresh TensorFlow costs seconds)."""
+    if in_process:
+        return function(**kwargs)
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(function, **kwargs).result()
 
 
-def isolated_each(function: Callable[..., dict], name: str, values: Sequence[Any], **kwargs: Any) -> list[dict]:
-    """``function(name=value, **kwargs)`` for each value, each in its own process, saying which it measures."""
+def isolated_each(
+    function: Callable[..., dict], name: str, values: Sequence[Any], in_process: bool = False, **kwargs: Any
+) -> list[dict]:
+    """``function(name=value, **kwargs)`` for each value, each in its own process (see :func:`isolated`),
+    saying which it measures."""
     results = []
     for value in values:
         print(f"measuring {name} {value} ...", flush=True)
-        results.append(isolated(function, **{name: value}, **kwargs))
+        results.append(isolated(function, in_process, **{name: value}, **kwargs))
     return results
 
 
@@ -260,14 +354,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def report(args: argparse.Namespace, title: str, body: str) -> None:
-    """Print the section; append it to BENCHMARKS.md unless --no-record or --quick."""
+def report(
+    args: argparse.Namespace, title: str, body: str, figures: Sequence[Figure] = (), command: str | None = None
+) -> None:
+    """Print the section; unless --no-record or --smoke, append it to BENCHMARKS.md and log its key
+    ``figures`` (bench/results.jsonl), attributed to ``command`` (default: this script's command line)."""
     print(body)
-    if args.no_record or args.quick:
+    if args.no_record or args.smoke:
         return
     script = Path(sys.argv[0]).resolve().relative_to(REPO).as_posix()
-    command = " ".join(["python", script, *sys.argv[1:]])
-    append_section(title, command, body)
+    append_section(title, command or " ".join(["python", script, *sys.argv[1:]]), body, script, figures)
 
 
 def load_note() -> str:

@@ -1,6 +1,6 @@
 """Memory and speed as the data set grows (1,000 to 100,000 lines), in one run.
 
-Usage: python bench/dataset_size.py [--sizes 1000,10000,100000] [--quick] [--no-record]
+Usage: python bench/dataset_size.py [--sizes 1000,10000,100000] [--smoke] [--no-record]
 
 For each size, in a fresh process: checked rows of that many lines (rows cycling over 200 rendered
 synthetic line images, as preprocessing leaves them: path, codes, resized width), the trainer's
@@ -26,24 +26,25 @@ from bench import common  # noqa: E402
 N_IMAGES = 200
 
 
-def measure(workdir: str, n_rows: int, quick: bool) -> dict:
+def measure(workdir: str, n_rows: int, n_images: int, smoke: bool) -> dict:
     import keras
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.model import get_model_inference, get_model_train
-    from tf_crnn.preprocessing import PreparedData
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.data.checks import PreparedData
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
 
     folder = Path(workdir)
-    params = common.default_params(folder / f"size_{n_rows}", data_augmentation=True)
+    params = common.default_params(folder / f"size_{n_rows}", smoke, data_augmentation=True)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     keras.utils.set_random_seed(0)
     model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
-    images = common.prepared(common.synthetic_lines(folder, N_IMAGES), params)
+    images = common.prepared(common.synthetic_lines(folder, n_images), params)
     loaded_mb = common.current_rss_mb()
     data = PreparedData(  # distinct objects per row, as a CSV of that many lines gives
-        rows=[dataclasses.replace(images.rows[i % N_IMAGES], line=i) for i in range(n_rows)],
-        codes=[list(images.codes[i % N_IMAGES]) for i in range(n_rows)],
-        widths=[int(images.widths[i % N_IMAGES]) for i in range(n_rows)],
+        rows=[dataclasses.replace(images.rows[i % n_images], line=i) for i in range(n_rows)],
+        codes=[list(images.codes[i % n_images]) for i in range(n_rows)],
+        widths=[int(images.widths[i % n_images]) for i in range(n_rows)],
     )
     rows_mb = common.current_rss_mb()
     started = time.perf_counter()
@@ -51,10 +52,10 @@ def measure(workdir: str, n_rows: int, quick: bool) -> dict:
     iterator = iter(stream)
     next(iterator)
     build_s = time.perf_counter() - started
-    for _ in range(4 if quick else 40):
+    for _ in range(2 if smoke else 40):
         next(iterator)
     pipeline_mb = common.peak_rss_mb()
-    warmup, steps = (2, 3) if quick else (3, 6)
+    warmup, steps = (1, 1) if smoke else (3, 6)
     train = common.train_lines_per_second(model, stream, params.train_batch_size, steps, warmup)
     return {
         "rows": n_rows,
@@ -73,9 +74,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     folder = common.workdir(args)
-    common.synthetic_lines(folder, N_IMAGES)
-    sizes = [100, 1000] if args.quick else args.sizes
-    results = common.isolated_each(measure, "n_rows", sizes, workdir=str(folder), quick=args.quick)
+    n_images = common.SMOKE_LINES if args.smoke else N_IMAGES
+    common.synthetic_lines(folder, n_images)
+    sizes = [16, 64] if args.smoke else args.sizes
+    results = common.isolated_each(
+        measure, "n_rows", sizes, args.smoke, workdir=str(folder), n_images=n_images, smoke=args.smoke
+    )
     base = results[0]
     rows = [
         [
@@ -91,13 +95,22 @@ def main() -> None:
     header = ["lines", "rows in memory MB", "stream built s", "pipeline peak MB over model (vs first)"]
     body = common.table([*header, "training lines/s", "peak memory with training MB"], rows)
     body += (
-        f"\n\nRows cycling over {N_IMAGES} rendered lines; default model (config.json) with default augmentation "
+        f"\n\nRows cycling over {n_images} rendered lines; default model (config.json) with default augmentation "
         "and width buckets, each size in its own process. 'Rows in memory': resident memory added by the rows; "
         "'pipeline peak': the peak over the process with the model built, after 40 batches of the stream alone (no "
         "training); the peak with training depends on the widest batches trained, not on the data set's size.\n"
         + common.load_note()
     )
-    common.report(args, "Memory vs data set size (bench/dataset_size.py)", body)
+    largest = results[-1]
+    figures = [
+        common.Figure(f"memory of the rows of {largest['rows']:,} lines", round(largest["rows_mb"], 1), "MB"),
+        common.Figure(
+            f"pipeline peak memory growth, {base['rows']:,} to {largest['rows']:,} lines",
+            round(largest["pipeline_mb"] - base["pipeline_mb"]),
+            "MB",
+        ),
+    ]
+    common.report(args, "Memory vs data set size (bench/dataset_size.py)", body, figures)
 
 
 if __name__ == "__main__":

@@ -1,34 +1,32 @@
 """Measure the default experiment as `make train` runs it: wall time, CER/WER, inference speed.
 
-Usage: python bench/default_experiment.py [--workdir DIR] [--no-record]
+Usage: python bench/default_experiment.py [--workdir DIR] [--smoke] [--no-record]
 
 Trains `python training.py with config.json` from scratch (synthetic evaluation lines generated
 into the work folder, training lines rendered on the fly as configured, nothing reused), then
 times the exported SavedModel through PredictionModel at batch 1 and 32 on the evaluation lines,
 reads the real printed lines of ../shared/data (when present), and appends the figures to
-BENCHMARKS.md.
+BENCHMARKS.md. ``--smoke`` trains one epoch of a tiny model on a few lines instead.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import append_section  # noqa: E402
+from bench import common  # noqa: E402
 from bench.synth_real_check import REAL_CSV, train  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = common.REPO
 
 
 def inference_speed(export_dir: str, csv_file: Path) -> dict[str, float]:
-    from tf_crnn.io.csv_rows import read_csv_rows
-    from tf_crnn.loader import PredictionModel
+    from tf_crnn.data.formats.csv_rows import read_csv_rows
+    from tf_crnn.serve.predictor import PredictionModel
 
     rows, _ = read_csv_rows(csv_file)
     paths = [row.path for row in rows]
@@ -44,20 +42,26 @@ def inference_speed(export_dir: str, csv_file: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", help="folder for data and output (default: a new temporary folder)")
-    parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
-    args = parser.parse_args()
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tf_crnn_bench_"))
-    result, seconds, cpu, _ = train("config.json", workdir, [])
+    args = common.parser(__doc__).parse_args()
+    workdir = common.workdir(args)
+    config_file = common.smoke_config(workdir) if args.smoke else REPO / "config.json"
+    result, seconds, cpu, _ = train(config_file, workdir, [])
     speed = inference_speed(result["best_export"], workdir / "data" / "eval.csv")
-    config = json.loads((REPO / "config.json").read_text())
+    config = json.loads(config_file.read_text())
+    figures = [
+        common.Figure("default experiment (make train): wall time", round(seconds / 60, 1), "min"),
+        common.Figure("default experiment: CER on its generated evaluation lines", round(100 * result["cer"], 2), "%"),
+        common.Figure("default experiment: SavedModel inference batch 32", round(speed["batch 32"]), "lines/s"),
+    ]
     real = []
     if REAL_CSV.is_file():
-        from tf_crnn.evaluate import evaluate_csv
+        from tf_crnn.serve.evaluate import evaluate_csv
 
-        figures, table = evaluate_csv(str(REAL_CSV), result["best_export"], progress=False)
-        real = [f"| CER / WER on {len(table)} real printed lines (UW3) | {figures['cer']:.2%} / {figures['wer']:.2%} |"]
+        metrics, table = evaluate_csv(str(REAL_CSV), result["best_export"], progress=False)
+        real = [f"| CER / WER on {len(table)} real printed lines (UW3) | {metrics['cer']:.2%} / {metrics['wer']:.2%} |"]
+        figures.append(
+            common.Figure("default experiment: CER on the real UW3 lines", round(100 * metrics["cer"], 2), "%")
+        )
     synthetic = config["synthetic_data"]
     body = "\n".join(
         [
@@ -79,9 +83,7 @@ def main() -> None:
             f"({'rendered on the fly' if synthetic.get('on_the_fly') else 'files'}).",
         ]
     )
-    print(body)
-    if not args.no_record:
-        append_section("Default experiment (make train)", "python bench/default_experiment.py", body)
+    common.report(args, "Default experiment (make train)", body, figures, "python bench/default_experiment.py")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Usage:
     python bench/finetune_early_printed.py --source /work/runs/long/output/export/20261206-012000
     python bench/finetune_early_printed.py --source output/default --minutes 60 --runs scratch
-    python bench/finetune_early_printed.py --source output/default --quick --no-record   # checks the script
+    python bench/finetune_early_printed.py --smoke   # checks the script: a tiny model, a few lines, one epoch
 
 Trains on the 840 lines of ``../shared/data/early-printed-books/train.csv`` (7 books, 120 lines each)
 with an alphabet built from those lines: (b) ``finetune`` starts from ``--source`` (an export or
@@ -17,33 +17,32 @@ training (for the CER after each epoch), so the "best export" would be picked on
 final export is reported instead, nothing is selected on the test lines. Test lines holding units
 that no training line has are evaluated too (the model cannot write those units: errors), and counted.
 Records wall and CPU time (the training process, preprocessing and exports included), training
-lines per second, and the load of the machine.
+lines per second, and the load of the machine. ``--smoke`` fine-tunes (only) for one epoch on a few
+lines, from a tiny model trained for the purpose unless ``--source`` is given.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import append_section  # noqa: E402
+from bench import common  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data" / "early-printed-books"
+REPO = common.REPO
+DATA = common.EARLY_PRINTED_BOOKS
 RUNS = ("finetune", "scratch")
 
 
 def read_rows(csv_file: Path, limit: int | None = None) -> list:
-    from tf_crnn.io.csv_rows import raise_for_problems, read_csv_rows
+    from tf_crnn.data.formats.csv_rows import read_csv_rows
+    from tf_crnn.data.rows import raise_for_problems
 
     rows, problems = read_csv_rows(csv_file, ";", "|")
     raise_for_problems(problems, f"unreadable rows in {csv_file}")
@@ -87,37 +86,33 @@ def train(config: dict, folder: Path) -> tuple[dict, float, float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument(
         "--source", help="model to fine-tune (export or output folder, or checkpoint); needed by finetune"
     )
-    parser.add_argument("--runs", default="finetune,scratch", help="which runs, in this order (default: %(default)s)")
+    parser.add_argument("--runs", help="which runs, in this order (default: finetune,scratch; --smoke: finetune)")
     parser.add_argument("--minutes", type=float, default=25.0, help="training budget of each run (default: 25)")
     parser.add_argument("--freeze-steps", type=int, default=50, help="finetune: steps with a frozen CNN (default: 50)")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument(
-        "--quick", action="store_true", help="32 lines, 1 minute: checks the script (figures meaningless)"
-    )
-    parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
-    parser.add_argument("--workdir", help="folder for the runs (default: a temporary folder)")
     args = parser.parse_args()
-    runs = [r for r in args.runs.split(",") if r]
+    runs = [r for r in (args.runs or ("finetune" if args.smoke else "finetune,scratch")).split(",") if r]
     if any(r not in RUNS for r in runs) or not runs:
         parser.error(f"--runs takes a comma-separated list of {', '.join(RUNS)}")
-    if "finetune" in runs and not args.source:
+    if "finetune" in runs and not args.source and not args.smoke:
         parser.error("the finetune run needs --source (an export or output folder of a trained model)")
-    if not (DATA / "train.csv").is_file():
-        raise SystemExit(f"{DATA / 'train.csv'} is missing: this benchmark needs ../shared/data (see its README)")
+    common.require(args, DATA / "train.csv")
 
-    from tf_crnn.config import Alphabet, Params
-    from tf_crnn.evaluate import evaluate_csv
-    from tf_crnn.warm_start import load_source
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.params.params import Params
+    from tf_crnn.serve.evaluate import evaluate_csv
+    from tf_crnn.train.warm_start import load_source
 
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="tf_crnn_finetune_"))
-    work.mkdir(parents=True, exist_ok=True)
-    limit = 32 if args.quick else None
-    minutes = 1.0 if args.quick else args.minutes
+    work = common.workdir(args)
+    limit = common.SMOKE_LINES if args.smoke else None
+    if args.smoke:
+        args.batch_size, args.freeze_steps = common.SMOKE_MODEL["train_batch_size"], 1
+        args.source = args.source or common.smoke_model(work)["best_export"]
     train_rows = read_rows(DATA / "train.csv", limit)
     test_rows = read_rows(DATA / "test.csv", limit)
     train_csv = write_rows(train_rows, work / "train.csv")
@@ -155,8 +150,8 @@ def main() -> None:
         "train_batch_size": args.batch_size,
         "eval_batch_size": 64,
         "learning_rate": args.learning_rate,
-        "n_epochs": 1000,
-        "max_training_minutes": minutes,
+        "n_epochs": 1 if args.smoke else 1000,
+        "max_training_minutes": args.minutes,
         "save_interval": 1000,
         "tensorboard": False,
         "restore_model": False,
@@ -173,7 +168,7 @@ def main() -> None:
         if name == "finetune":
             config["warm_start"] = {"model": str(args.source), "freeze_cnn_steps": args.freeze_steps}
         Params.from_dict(config)  # a bad setting fails here, not in the child
-        print(f"{name}: training {minutes:g} minutes on {n_train} lines ...", flush=True)
+        print(f"{name}: training {args.minutes:g} minutes on {n_train} lines ...", flush=True)
         result, wall, cpu, _ = train(config, folder)
         final_export = result["final_export"]
         metrics, table = evaluate_csv(str(test_csv), final_export, progress=False)
@@ -211,7 +206,7 @@ def main() -> None:
     notes = [
         f"Training: {n_train} lines of train.csv, alphabet of {len(alphabet)} units built from them; "
         f"input_shape {base['input_shape']}, batch {args.batch_size}, Adam {args.learning_rate:g}, augmentation on, "
-        f"max_training_minutes {minutes:g} per run (stops after the epoch that leaves no room for another).",
+        f"max_training_minutes {args.minutes:g} per run (stops after the epoch that leaves no room for another).",
         f"Test: all {n_test} lines of test.csv, read by each run's final export; {n_test - n_eval} of them hold units "
         f"no training line has ({' '.join(repr(u) for u in unseen) or 'none'}): evaluated, their units are errors. "
         f"The per-epoch CER is on the other {n_eval} lines (nothing is selected on them).",
@@ -229,10 +224,16 @@ def main() -> None:
             f"{args.freeze_steps} steps.",
         )
     body = header + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    print("\n" + body)
-    if not args.no_record and not args.quick:
-        command = "python bench/finetune_early_printed.py " + " ".join(sys.argv[1:])
-        append_section("Fine-tuning on early printed books (train 840 / test 210 lines)", command, body)
+    figures = [
+        common.Figure(
+            f"early printed books test CER, {'fine-tuned' if name == 'finetune' else 'from scratch'}",
+            round(100 * record["test_cer"], 2),
+            "%",
+        )
+        for name, record in records.items()
+    ]
+    print()
+    common.report(args, "Fine-tuning on early printed books (train 840 / test 210 lines)", body, figures)
 
 
 if __name__ == "__main__":

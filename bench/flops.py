@@ -1,7 +1,7 @@
 """Where the training time goes: FLOPs per line, and achieved FLOP/s against the measured peak, per part.
 
 Usage: python bench/flops.py [--width 512] [--batch 32] [--sweep 16,32,64] [--precisions float32,mixed_bfloat16]
-                            [--quick] [--no-record]
+                            [--smoke] [--no-record]
 
 In one process, for each precision, in three rounds (each figure the median of its rounds, so a
 drift of the shared machine's speed moves the peak and the timings alike): the machine's
@@ -71,16 +71,15 @@ def profiled_flops(inference, params, width: int) -> tuple[float, float]:
     convolutions, the Dense and the element-wise ops; the cell step is counted separately.
     """
     import tensorflow as tf
-    from tensorflow.python.profiler import model_analyzer, option_builder
 
-    from tf_crnn.data_handler import IMAGES, WIDTHS
+    from tf_crnn.data.features import IMAGES, WIDTHS
 
-    options = option_builder.ProfileOptionBuilder.float_operation()
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
 
     def count(function, *specs) -> float:
         graph = tf.function(function).get_concrete_function(*specs).graph
-        return float(model_analyzer.profile(graph, options=options).total_float_ops)
+        return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
 
     height, channels = params.input_shape[0], params.input_channels
     whole = count(
@@ -100,16 +99,18 @@ def profiled_flops(inference, params, width: int) -> tuple[float, float]:
     return whole, step
 
 
-def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: list[int], quick: bool) -> dict:
+def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: list[int], smoke: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.data_handler import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
-    from tf_crnn.model import LOGITS, CTCLoss, get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.data.features import IMAGES, LABEL_LENGTH, LABELS, WIDTHS
+    from tf_crnn.model.crnn import LOGITS, get_model_inference
+    from tf_crnn.model.ctc import CTCLoss
+    from tf_crnn.model.training import get_model_train
 
     folder = Path(workdir)
-    params = common.default_params(folder / precision, precision=precision)
+    params = common.default_params(folder / precision, smoke, precision=precision)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     keras.utils.set_random_seed(0)
     inference = get_model_inference(params, alphabet.n_classes)
@@ -120,7 +121,7 @@ def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: li
     }
     batch = batches[batch_size]
     images, widths = batch[IMAGES], batch[WIDTHS]
-    repeats = 2 if quick else 5
+    repeats = 1 if smoke else 5
 
     conv_stack = keras.Model(inference.inputs, inference.get_layer("fold_height").output)
     mask_layer = inference.get_layer("time_step_mask")
@@ -163,7 +164,7 @@ def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: li
     def training_step(size: int):
         """Seconds per line of whole training steps (Keras' fit) on the ``size``-line batch."""
         stream = tf.data.Dataset.from_tensors((batches[size], tf.zeros([size]))).repeat()
-        warmup, steps = (2, 2) if quick else (3, 6)
+        warmup, steps = (1, 1) if smoke else (3, 6)
         return lambda: 1 / common.train_lines_per_second(model, stream, size, steps, warmup)
 
     logits = inference({IMAGES: images, WIDTHS: widths}, training=False)
@@ -192,8 +193,9 @@ def measure(workdir: str, precision: str, width: int, batch_size: int, sweep: li
     # This shared machine's speed drifts between minutes: the peak is measured in turn with the
     # timings, each round once, and each figure is the median of its rounds.
     peaks, samples = [], {name: [] for name in [*parts, *(("step", size) for size in training_steps), *sweep_heads]}
-    for _ in range(1 if quick else ROUNDS):
-        peaks.append(common.matmul_peak(PEAK_DTYPES[precision], seconds=0.3 if quick else 1.0))
+    matmul_size, peak_seconds = (256, 0.1) if smoke else (2048, 1.0)
+    for _ in range(1 if smoke else ROUNDS):
+        peaks.append(common.matmul_peak(PEAK_DTYPES[precision], matmul_size, peak_seconds))
         for name, part in parts.items():
             samples[name].append(common.timed(part, repeats))
         for size, step in training_steps.items():
@@ -242,17 +244,17 @@ def ctc_path(sparse: bool) -> str:
     return "sparse-label kernel" if sparse else "dense-label path"
 
 
-def pipeline_ms_per_line(folder: Path, quick: bool) -> float:
+def pipeline_ms_per_line(folder: Path, smoke: bool) -> float:
     """The trainer's input stream (synthetic lines, default augmentation, width buckets), alone."""
     import time
 
-    params = common.default_params(folder / "pipeline", data_augmentation=True)
-    data = common.prepared(common.synthetic_lines(folder, 200 if quick else 800), params)
+    params = common.default_params(folder / "pipeline", smoke, data_augmentation=True)
+    data = common.prepared(common.synthetic_lines(folder, common.SMOKE_LINES if smoke else 800), params)
     iterator = iter(common.training_batches(data, params, augmentation=True))
-    for _ in range(3):
+    for _ in range(1 if smoke else 3):
         next(iterator)
     started, lines = time.perf_counter(), 0
-    for _ in range(4 if quick else 25):
+    for _ in range(2 if smoke else 25):
         lines += int(next(iterator)[0]["widths"].shape[0])
     return 1000 * (time.perf_counter() - started) / lines
 
@@ -277,17 +279,20 @@ def main() -> None:
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
     precisions = args.precisions.split(",")
+    if args.smoke:
+        args.width, args.batch, args.sweep = 128, common.SMOKE_MODEL["train_batch_size"], [2]
     results = common.isolated_each(
         measure,
         "precision",
         precisions,
+        args.smoke,
         workdir=str(folder),
         width=args.width,
         batch_size=args.batch,
         sweep=args.sweep,
-        quick=args.quick,
+        smoke=args.smoke,
     )
-    pipeline_ms = common.isolated(pipeline_ms_per_line, folder=folder, quick=args.quick)
+    pipeline_ms = common.isolated(pipeline_ms_per_line, args.smoke, folder=folder, smoke=args.smoke)
 
     counted = results[0]["counted"]
     forward = counted["conv"] + counted["lstm"] + counted["dense"]
@@ -358,7 +363,19 @@ def main() -> None:
         "their own call, synchronisation and gradient sum, which the whole step pays once, so their sum "
         "can exceed the step.\n" + common.load_note()
     )
-    common.report(args, "Where the training time goes (bench/flops.py)", body)
+    shape = f"batch {args.batch} of {args.width} px"
+    figures = [common.Figure(f"training FLOPs per line of {args.width} px", round(train_flops / 1e6), "MFLOP")]
+    for r in results:
+        step_ms = r["ms_per_line"]["step"]
+        figures += [
+            common.Figure(f"training step, {r['precision']}, {shape}", round(step_ms, 2), "ms per line"),
+            common.Figure(
+                f"training step's share of the matmul peak, {r['precision']}, {shape}",
+                round(100 * train_flops / (step_ms / 1000) / r["peak"]),
+                "%",
+            ),
+        ]
+    common.report(args, "Where the training time goes (bench/flops.py)", body, figures)
 
 
 if __name__ == "__main__":

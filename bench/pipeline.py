@@ -1,6 +1,6 @@
 """Input pipeline throughput with and without augmentation, against the training step rate, in one run.
 
-Usage: python bench/pipeline.py [--data early-printed-books|synthetic] [--quick] [--no-record]
+Usage: python bench/pipeline.py [--data early-printed-books|synthetic] [--smoke] [--no-record]
 
 The pipeline alone (the trainer's stream: read, decode, resize, augment, width buckets, batch,
 iterated without a model) with augmentation off, with config.json's augmentation (the defaults), and
@@ -40,41 +40,47 @@ def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument("--data", choices=["early-printed-books", "synthetic"], default="early-printed-books")
     args = parser.parse_args()
+    if args.data == "early-printed-books":
+        common.require(args, common.EARLY_PRINTED_BOOKS / "train.csv")
     folder = common.workdir(args)
     import keras
 
-    from tf_crnn.config import Alphabet, Augmentation
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
+    from tf_crnn.params.sections import Augmentation
 
     overrides = {}
     if args.data == "early-printed-books":
-        csv_file, alphabet = common.early_printed_books(folder)
+        csv_file, alphabet = common.early_printed_books(folder, 3 * common.SMOKE_LINES if args.smoke else None)
         overrides = dict(lookup_alphabet_file=str(alphabet), input_shape=[32, 1024], max_chars_per_string=120)
     else:
-        csv_file = common.synthetic_lines(folder, 300 if args.quick else 2000)
-    params = common.default_params(folder / "output", **overrides)
+        csv_file = common.synthetic_lines(folder, 3 * common.SMOKE_LINES if args.smoke else 2000)
+    params = common.default_params(folder / "output", args.smoke, **overrides)
     data = common.prepared(csv_file, params)
-    n_batches = 4 if args.quick else 40
+    n_batches = 2 if args.smoke else 40
 
     none = common.pipeline_lines_per_second(data, params, False, n_batches)
     default = common.pipeline_lines_per_second(data, params, True, n_batches)
     everything = Augmentation(elastic=1.0, perspective=0.05)
-    everything_params = common.default_params(folder / "o", **overrides, augmentation=dataclasses.asdict(everything))
+    everything_params = common.default_params(
+        folder / "o", args.smoke, **overrides, augmentation=dataclasses.asdict(everything)
+    )
     full = common.pipeline_lines_per_second(data, everything_params, True, n_batches)
     off = {f.name: 0 for f in dataclasses.fields(Augmentation)}
     costs = []
-    for name, values in ({} if args.quick else OPERATIONS).items():
+    for name, values in list(OPERATIONS.items())[: 1 if args.smoke else None]:
         section = {**off, **{k: v for k, v in values.items() if k in off}}
         geometry = {k: v for k, v in values.items() if k not in off}
         geometry = {"data_augmentation_max_rotation": 0.0, "data_augmentation_max_slant": 0.0, **geometry}
-        single = common.default_params(folder / "o", **overrides, **geometry, augmentation=section)
+        single = common.default_params(folder / "o", args.smoke, **overrides, **geometry, augmentation=section)
         rate = common.pipeline_lines_per_second(data, single, True, n_batches // 2)
         costs.append([name, f"{rate:.0f}", f"{1000 / rate - 1000 / none:+.2f}"])
 
     keras.utils.set_random_seed(0)
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
-    warmup, steps = (2, 3) if args.quick else (4, 10)
+    warmup, steps = (1, 1) if args.smoke else (4, 10)
     train = common.train_lines_per_second(
         model, common.training_batches(data, params), params.train_batch_size, steps, warmup
     )
@@ -93,7 +99,13 @@ def main() -> None:
         f"{params.train_batch_size}, width buckets on; the pipeline runs on all cores (tf.data AUTOTUNE). "
         "Target: pipeline with augmentation >= 3x training.\n" + common.load_note()
     )
-    common.report(args, "Input pipeline vs training (bench/pipeline.py)", body)
+    figures = [
+        common.Figure(f"input pipeline, default augmentation, {args.data}", round(default), "lines/s"),
+        common.Figure(
+            f"input pipeline with default augmentation over training, {args.data}", round(default / train, 1), "x"
+        ),
+    ]
+    common.report(args, "Input pipeline vs training (bench/pipeline.py)", body, figures)
 
 
 if __name__ == "__main__":

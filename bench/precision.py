@@ -1,7 +1,7 @@
 """Accuracy and speed of mixed precision against float32: same seed, same lines, same number of steps.
 
 Usage: python bench/precision.py [--precisions float32,mixed_bfloat16] [--steps 160]
-                                 [--model-dir OUTPUT --csv LINES.csv] [--quick] [--no-record]
+                                 [--model-dir OUTPUT --csv LINES.csv] [--smoke] [--no-record]
 
 Training: for each precision, in a fresh process, the default model (config.json's architecture
 and alphabet) trained from the same seed on the same synthetic lines (1-3 words), the same batches
@@ -11,7 +11,8 @@ the same 200 generated evaluation lines after each quarter of the steps; the tra
 
 Trained weights (``--model-dir``, a training output folder): its best checkpoint's weights read
 by a model built in each precision, CER and loss on the first 200 lines of ``--csv``: what the
-precision alone changes in a trained model's reading (``--steps 0``: this check only).
+precision alone changes in a trained model's reading (``--steps 0``: this check only). At ``--smoke``
+without ``--model-dir``, a tiny model trained for one epoch stands in for it.
 """
 
 from __future__ import annotations
@@ -28,18 +29,21 @@ BATCH = 16
 CHECKPOINTS = 4
 
 
-def measure(workdir: str, precision: str, steps: int) -> dict:
+def measure(workdir: str, precision: str, steps: int, smoke: bool) -> dict:
     import keras
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.evaluation import Evaluator
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
+    from tf_crnn.train.evaluation import Evaluator
 
     folder = Path(workdir)
-    params = common.default_params(folder / precision, precision=precision, train_batch_size=BATCH)
-    train_data = common.prepared(common.synthetic_lines(folder, 4000, max_words=3, max_chars=20), params)
+    batch = common.SMOKE_MODEL["train_batch_size"] if smoke else BATCH
+    params = common.default_params(folder / precision, smoke, precision=precision, train_batch_size=batch)
+    n_train, n_eval = (common.SMOKE_LINES, common.SMOKE_LINES) if smoke else (4000, 200)
+    train_data = common.prepared(common.synthetic_lines(folder, n_train, max_words=3, max_chars=20), params)
     eval_data = common.prepared(
-        common.synthetic_lines(folder, 200, name="eval", seed=2, max_words=3, max_chars=20), params, "eval"
+        common.synthetic_lines(folder, n_eval, name="eval", seed=2, max_words=3, max_chars=20), params, "eval"
     )
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     keras.utils.set_random_seed(params.seed)
@@ -69,9 +73,11 @@ def measure(workdir: str, precision: str, steps: int) -> dict:
     return {
         "precision": precision,
         "curve": curve,
-        "train_ms": 1000 * sum(steady) / (len(steady) * BATCH),
+        "train_ms": 1000 * sum(steady) / (len(steady) * batch),
         "eval": len(eval_data) / min(eval_seconds[1:] or eval_seconds),
         "lines": len(train_data),
+        "batch": batch,
+        "eval_lines": len(eval_data),
     }
 
 
@@ -81,10 +87,13 @@ def trained(workdir: str, precision: str, model_dir: str, csv_file: str) -> dict
 
     import tensorflow as tf
 
-    from tf_crnn.checkpoint_export import find_checkpoint
-    from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME, Alphabet, Params
-    from tf_crnn.evaluation import Evaluator
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.layout import ALPHABET_FILENAME, PARAMS_FILENAME
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
+    from tf_crnn.params.params import Params
+    from tf_crnn.serve.checkpoint_export import find_checkpoint
+    from tf_crnn.train.evaluation import Evaluator
 
     output = Path(model_dir)
     params = dataclasses.replace(Params.from_json_file(output / PARAMS_FILENAME), precision=precision)
@@ -103,8 +112,7 @@ def snapshot(model_dir: Path, folder: Path) -> Path:
     the same weights even while the run that writes them goes on."""
     import shutil
 
-    from tf_crnn.callbacks import BEST_FOLDER, CHECKPOINTS_FOLDER
-    from tf_crnn.config import ALPHABET_FILENAME, PARAMS_FILENAME
+    from tf_crnn.layout import ALPHABET_FILENAME, BEST_FOLDER, CHECKPOINTS_FOLDER, PARAMS_FILENAME
 
     copy = folder / "checkpoint_snapshot"
     shutil.rmtree(copy, ignore_errors=True)
@@ -122,29 +130,44 @@ def main() -> None:
     parser.add_argument("--model-dir", help="a training output folder: read its best checkpoint in each precision")
     parser.add_argument("--csv", help="lines to read with --model-dir's weights (the first 200)")
     args = parser.parse_args()
+    if args.model_dir and not args.csv:
+        parser.error("--model-dir needs --csv (the lines to read)")
     folder = common.workdir(args)
-    steps = 2 * CHECKPOINTS if args.quick else args.steps
-    body = ""
+    precisions = args.precisions.split(",")
+    steps = CHECKPOINTS if args.smoke else args.steps
+    body, figures = "", []
     if steps:
-        body = training_table(folder, args.precisions.split(","), steps) + "\n\n"
-    if args.model_dir:
-        weights = snapshot(Path(args.model_dir), folder)
+        table, figures = training_table(folder, precisions, steps, args.smoke)
+        body = table + "\n\n"
+    model_dir, csv_file = args.model_dir, args.csv
+    if args.smoke and not model_dir:
+        trained_model = common.smoke_model(folder)
+        model_dir, csv_file = trained_model["output_dir"], trained_model["eval_csv"]
+    if model_dir:
+        weights = snapshot(Path(model_dir), folder)
         reads = [
-            common.isolated(trained, workdir=str(folder), precision=p, model_dir=str(weights), csv_file=args.csv)
-            for p in args.precisions.split(",")
+            common.isolated(
+                trained, args.smoke, workdir=str(folder), precision=p, model_dir=str(weights), csv_file=csv_file
+            )
+            for p in precisions
         ]
         rows = [[r["precision"], f"{r['loss']:.3f}", f"{r['cer']:.2%}", f"{r['wer']:.2%}"] for r in reads]
-        body += f"The best checkpoint of `{args.model_dir}` (copied first) read in each precision, the first 200 "
-        body += f"lines of `{args.csv}`:\n\n" + common.table(["precision", "loss per line", "CER", "WER"], rows)
+        body += f"The best checkpoint of `{model_dir}` (copied first) read in each precision, the first 200 "
+        body += f"lines of `{csv_file}`:\n\n" + common.table(["precision", "loss per line", "CER", "WER"], rows)
         body += "\n\n"
+        figures += [
+            common.Figure(f"CER of --model-dir's checkpoint read in {r['precision']}", round(100 * r["cer"], 2), "%")
+            for r in reads
+        ]
     body += common.load_note()
-    common.report(args, "Mixed precision: accuracy and speed (bench/precision.py)", body)
+    common.report(args, "Mixed precision: accuracy and speed (bench/precision.py)", body, figures)
 
 
-def training_table(folder: Path, precisions: list[str], steps: int) -> str:
-    """Train in each precision from the same seed; the loss, CER and speed table."""
-    common.synthetic_lines(folder, 4000, max_words=3, max_chars=20)
-    results = common.isolated_each(measure, "precision", precisions, workdir=str(folder), steps=steps)
+def training_table(folder: Path, precisions: list[str], steps: int, smoke: bool) -> tuple[str, list]:
+    """Train in each precision from the same seed; the loss, CER and speed table, and its key figures."""
+    results = common.isolated_each(
+        measure, "precision", precisions, smoke, workdir=str(folder), steps=steps, smoke=smoke
+    )
     base = results[0]
     header = ["precision", *(f"loss / CER after {step} steps" for step, _, _ in base["curve"])]
     header += ["training ms per line", "evaluation lines/s"]
@@ -159,11 +182,18 @@ def training_table(folder: Path, precisions: list[str], steps: int) -> str:
     ]
     body = common.table(header, rows)
     body += (
-        f"\n\nDefault model (config.json), seed 0, batches of {BATCH} of the same {base['lines']} generated lines of "
-        "1-3 words in the same order, evaluated on the same 200 generated lines (CTC loss per line, CER of greedy "
-        "decoding); speed ratios to the first row in brackets; each precision in its own process."
+        f"\n\nDefault model (config.json), seed 0, batches of {base['batch']} of the same {base['lines']} generated "
+        f"lines of 1-3 words in the same order, evaluated on the same {base['eval_lines']} generated lines (CTC loss "
+        "per line, CER of greedy decoding); speed ratios to the first row in brackets; each precision in its own "
+        "process."
     )
-    return body
+    figures = [
+        common.Figure(
+            f"training speed, {r['precision']} vs {base['precision']}", round(base["train_ms"] / r["train_ms"], 2), "x"
+        )
+        for r in results[1:]
+    ]
+    return body, figures
 
 
 if __name__ == "__main__":

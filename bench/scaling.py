@@ -1,7 +1,7 @@
 """Measure how training throughput scales with the number of replicas (MirroredStrategy).
 
 Usage: python bench/scaling.py [--replicas 1 2 4 8] [--per-replica-batch 32] [--steps 40]
-                               [--cpu-devices K] [--no-record]
+                               [--cpu-devices K] [--smoke] [--no-record]
 
 For each replica count k, the default model (config.json's architecture and alphabet) is built
 under a MirroredStrategy over the first k GPUs and trained on a global batch of k times
@@ -9,24 +9,20 @@ under a MirroredStrategy over the first k GPUs and trained on a global batch of 
 speed-up over one replica and the efficiency (speed-up / k). The batches are rendered synthetic
 lines cached in memory, so the figures are those of the training step and its all-reduce, not of
 image decoding. The all-reduce volume per step is the model's gradient bytes. ``--cpu-devices K``
-splits the CPU into K logical devices instead: a check that the script runs, not a measurement.
+splits the CPU into K logical devices instead: a check that the script runs, not a measurement
+(``--smoke``: 1 and 2 replicas on 2 logical CPU devices, a few steps of a tiny model).
 Appends a section to BENCHMARKS.md (``--no-record``: print only).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REPO = Path(__file__).resolve().parents[1]
+from bench import common  # noqa: E402
 
 
 def devices(cpu_devices: int) -> list[str]:
@@ -40,43 +36,45 @@ def devices(cpu_devices: int) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("GPU")]
 
 
-def cached_batches(params, alphabet, workdir: Path, n_lines: int):
+def cached_batches(params, workdir: Path, n_lines: int):
     """Rendered lines, preprocessed, batched at ``params.train_batch_size`` and kept in memory."""
     import tensorflow as tf
 
-    from tf_crnn.data_handler import LABELS, dataset_generator
-    from tf_crnn.preprocessing import preprocess_csv
-    from tf_crnn.synth.render import generate_dataset
+    from tf_crnn.data.features import LABELS
+    from tf_crnn.data.pipeline import dataset_generator
 
-    csv_file = generate_dataset(workdir, n_lines, alphabet.alphabet_units, 7, "lines", 6, 40, progress=False)
-    data = preprocess_csv([str(csv_file)], params, alphabet, "train")
+    data = common.prepared(common.synthetic_lines(workdir, n_lines, "lines", seed=7, max_words=6, max_chars=40), params)
     dataset = dataset_generator(data, params, batch_size=params.train_batch_size, num_epochs=None)
     n_batches = max(len(data) // params.train_batch_size, 1)
     dataset = dataset.take(n_batches).cache().repeat()
     return dataset.map(lambda features: (features, tf.zeros_like(features[LABELS][:, 0], tf.float32)))
 
 
-def lines_per_second(params, alphabet, strategy, workdir: Path, steps: int) -> float:
-    from tf_crnn.model import get_model_inference, get_model_train
+def lines_per_second(params, alphabet, strategy, workdir: Path, steps: int, smoke: bool) -> float:
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
 
     with strategy.scope():
         model = get_model_train(params, get_model_inference(params, alphabet.n_classes))
         model.optimizer.build(model.trainable_variables)
-    dataset = cached_batches(params, alphabet, workdir, max(8 * params.train_batch_size, 256))
-    model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)  # tracing and warm-up
+    n_lines = common.SMOKE_LINES if smoke else max(8 * params.train_batch_size, 256)
+    dataset = cached_batches(params, workdir, n_lines)
+    model.fit(dataset, steps_per_epoch=1 if smoke else 5, epochs=1, verbose=0, shuffle=False)  # tracing, warm-up
     started = time.perf_counter()
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
     return steps * params.train_batch_size / (time.perf_counter() - started)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--replicas", type=int, nargs="+", help="replica counts (default: 1, 2, 4, ... all GPUs)")
     parser.add_argument("--per-replica-batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--cpu-devices", type=int, default=0, help="split the CPU into K logical devices (check)")
-    parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
     args = parser.parse_args()
+    if args.smoke:
+        print("--smoke: logical CPU devices, not GPUs (a check of the script, not a measurement)")
+        args.cpu_devices, args.replicas, args.per_replica_batch, args.steps = 2, [1, 2], 2, 1
     available = devices(args.cpu_devices)
     if not available:
         raise SystemExit("no GPU found; use --cpu-devices K to check the script on logical CPU devices")
@@ -87,29 +85,21 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from bench.machine import append_section
-    from tf_crnn.config import Alphabet, Params
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.model.crnn import get_model_inference
 
-    base = json.loads((REPO / "config.json").read_text())
-    alphabet_file = str(REPO / base["lookup_alphabet_file"])
-    architecture = {"input_shape": base["input_shape"], "max_chars_per_string": base["max_chars_per_string"]}
-    architecture["lookup_alphabet_file"] = alphabet_file
-    alphabet = Alphabet(alphabet_file)
-    workdir = Path(tempfile.mkdtemp(prefix="tf_crnn_scaling_"))
+    workdir = common.workdir(args)
     rows, single = [], None
     for k in sorted(set(counts)):
-        params = Params(
-            **architecture, train_batch_size=k * args.per_replica_batch, output_model_dir=str(workdir / "output")
-        )
+        params = common.default_params(workdir / "output", args.smoke, train_batch_size=k * args.per_replica_batch)
+        alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
         strategy = tf.distribute.MirroredStrategy(available[:k])
-        speed = lines_per_second(params, alphabet, strategy, workdir / f"data{k}", args.steps)
+        speed = lines_per_second(params, alphabet, strategy, workdir / f"data{k}", args.steps, args.smoke)
         single = single or speed
         rows.append((k, params.train_batch_size, speed, speed / single, speed / single / k))
         print(f"{k} replicas: {speed:.0f} lines/s", flush=True)
 
-    from tf_crnn.model import get_model_inference
-
-    model = get_model_inference(Params(**architecture), alphabet.n_classes)
+    model = get_model_inference(params, alphabet.n_classes)
     n_params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
     kind = f"{args.cpu_devices} logical CPU devices (a check, not a measurement)" if args.cpu_devices else "GPUs"
     body = "\n".join(
@@ -123,10 +113,14 @@ def main() -> None:
             *(f"| {k} | {batch} | {speed:.0f} | {up:.2f}x | {eff:.0%} |" for k, batch, speed, up, eff in rows),
         ]
     )
-    print(body)
-    if not args.no_record:
-        command = "python " + " ".join(["bench/scaling.py", *sys.argv[1:]])
-        append_section("Training throughput vs replicas (issue 8)", command, body)
+    k, _, speed, up, _ = rows[-1]
+    figures = []
+    if not args.cpu_devices:
+        figures = [
+            common.Figure(f"training on {k} GPUs (MirroredStrategy)", round(speed), "lines/s"),
+            common.Figure(f"training speed-up on {k} GPUs over one", round(up, 2), "x"),
+        ]
+    common.report(args, "Training throughput vs replicas (bench/scaling.py)", body, figures)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Training, evaluation and SavedModel inference speed of the default model, per precision, in one run.
 
-Usage: python bench/speed.py [--precisions float32,mixed_bfloat16] [--xla] [--quick] [--no-record]
+Usage: python bench/speed.py [--precisions float32,mixed_bfloat16] [--xla] [--smoke] [--no-record]
 
 For each precision (and with --xla, each precision with jit_compile): the input stream's lines/s alone
 (no model; augmentation off and on), steady-state training lines/s
@@ -21,34 +21,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import common  # noqa: E402
 
 
-def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
+def measure(workdir: str, precision: str, xla: bool, smoke: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.evaluation import Evaluator
-    from tf_crnn.export import export_saved_model
-    from tf_crnn.loader import PredictionModel
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
+    from tf_crnn.serve.export import export_saved_model
+    from tf_crnn.serve.predictor import PredictionModel
+    from tf_crnn.train.evaluation import Evaluator
 
     folder = Path(workdir)
     name = f"{precision}{'_xla' if xla else ''}"
-    params = common.default_params(folder / name, precision=precision, jit_compile=xla)
-    train_csv = common.synthetic_lines(folder, 200 if quick else 1000)
-    eval_csv = common.synthetic_lines(folder, 64 if quick else 256, name="eval", seed=2)
+    params = common.default_params(folder / name, smoke, precision=precision, jit_compile=xla)
+    train_csv = common.synthetic_lines(folder, common.SMOKE_LINES if smoke else 1000)
+    eval_csv = common.synthetic_lines(folder, common.SMOKE_LINES if smoke else 256, name="eval", seed=2)
     train_data = common.prepared(train_csv, params)
     eval_data = common.prepared(eval_csv, params, "eval")
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     keras.utils.set_random_seed(params.seed)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
-    pipeline_batches = 4 if quick else 30
+    pipeline_batches = 2 if smoke else 30
     pipeline = {
         augmentation: common.pipeline_lines_per_second(train_data, params, augmentation, pipeline_batches)
         for augmentation in (False, True)
     }
     batches = common.training_batches(train_data, params)
-    warmup, steps = (3, 4) if quick else (6, 20)
+    warmup, steps = (1, 1) if smoke else (6, 20)
     train = common.train_lines_per_second(model, batches, params.train_batch_size, steps, warmup)
 
     evaluator = Evaluator(inference, params, alphabet)
@@ -62,7 +63,7 @@ def measure(workdir: str, precision: str, xla: bool, quick: bool) -> dict:
     paths = eval_data.paths
     speeds = {}
     for batch_size in (1, 32):
-        subset = paths[:32] if batch_size == 1 and quick else paths[:100] if batch_size == 1 else paths
+        subset = paths[:100] if batch_size == 1 else paths
         predictor.predict(paths[: 2 * batch_size], batch_size=batch_size)  # warm-up: trace the shapes
         started = time.perf_counter()
         predictor.predict(subset, batch_size=batch_size)
@@ -92,7 +93,9 @@ def main() -> None:
     results = []
     for precision, xla in configs:
         print(f"measuring {precision}{' + XLA' if xla else ''} ...", flush=True)
-        results.append(common.isolated(measure, workdir=str(folder), precision=precision, xla=xla, quick=args.quick))
+        results.append(
+            common.isolated(measure, args.smoke, workdir=str(folder), precision=precision, xla=xla, smoke=args.smoke)
+        )
     base = results[0]
     rows = [
         [
@@ -116,7 +119,14 @@ def main() -> None:
         "augmented stream's rate over the training rate (target >= 3x); each row in its own process.\n"
         + common.load_note()
     )
-    common.report(args, "Speed per precision (bench/speed.py)", body)
+    figures = []
+    for r in results:
+        figures += [
+            common.Figure(f"training, {r['name']}", round(r["train"], 1), "lines/s"),
+            common.Figure(f"evaluation, {r['name']}", round(r["eval"], 1), "lines/s"),
+            common.Figure(f"SavedModel inference batch 32, {r['name']}", round(r["infer32"], 1), "lines/s"),
+        ]
+    common.report(args, "Speed per precision (bench/speed.py)", body, figures)
 
 
 if __name__ == "__main__":

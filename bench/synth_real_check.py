@@ -4,6 +4,7 @@ Usage:
     python bench/synth_real_check.py --config config.json                 # train from scratch, evaluate
     python bench/synth_real_check.py --config config_synth_long.json
     python bench/synth_real_check.py --model-dir output/default --no-record   # evaluate a trained model
+    python bench/synth_real_check.py --smoke   # checks the script: one epoch of a tiny model on a few lines
 
 Trains ``python training.py with CONFIG`` into a fresh work folder (its evaluation lines generated
 there, nothing reused), records the wall time and the process CPU time of training (data
@@ -15,30 +16,28 @@ writes every real line's reading, worst first.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import append_section  # noqa: E402
+from bench import common  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-REAL_CSV = REPO.parent / "shared" / "data" / "uw3-lines-train" / "labels.csv"
+REPO = common.REPO
+REAL_CSV = common.UW3_LINES
 
 
-def train(config: str, workdir: Path, overrides: list[str]) -> tuple[dict, float, float, list[str]]:
+def train(config: str | Path, workdir: Path, overrides: list[str]) -> tuple[dict, float, float, list[str]]:
     """Run training.py in a child process; return its results, wall seconds and CPU seconds."""
     command = [
         sys.executable,
         "training.py",
         "with",
-        config,
+        str(config),
         f"output_model_dir={workdir / 'output'}",
         f"csv_files_eval=['{workdir / 'data' / 'eval.csv'}']",
         "restore_model=False",
@@ -55,41 +54,43 @@ def train(config: str, workdir: Path, overrides: list[str]) -> tuple[dict, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.parser(__doc__)
     parser.add_argument("--config", default="config.json", help="preset to train (default: config.json)")
     parser.add_argument("--model-dir", help="evaluate this trained model (output or export folder) instead")
     parser.add_argument("--real-csv", default=str(REAL_CSV), help=f"real labelled lines (default: {REAL_CSV})")
-    parser.add_argument("--workdir", help="folder for data and output (default: a new temporary folder)")
     parser.add_argument("--per-line", help="write every real line's reading here (CSV, worst first)")
-    parser.add_argument("--no-record", action="store_true", help="print only, do not append to BENCHMARKS.md")
     parser.add_argument("--note", help="a sentence recorded with the figures (e.g. how the model was trained)")
     parser.add_argument("overrides", nargs="*", help="extra sacred overrides for training (field=value)")
     args = parser.parse_args()
-    if not Path(args.real_csv).is_file():
-        sys.exit(f"error: real lines not found: {args.real_csv}")
+    common.require(args, Path(args.real_csv))
 
-    from tf_crnn.evaluate import evaluate_csv
+    from tf_crnn.serve.evaluate import evaluate_csv
 
-    rows = []
+    rows, training_figures = [], []
+    real = Path(args.real_csv).parent.name
     if args.model_dir:
-        model_dir, command = args.model_dir, None
+        model_dir = args.model_dir
+        trained = "a given trained model (--model-dir)"
     else:
-        workdir = Path(args.workdir or tempfile.mkdtemp(prefix="tf_crnn_synth_real_"))
-        result, wall, cpu, command = train(args.config, workdir, args.overrides)
+        workdir = common.workdir(args)
+        config = common.smoke_config(workdir) if args.smoke else args.config
+        result, wall, cpu, _ = train(config, workdir, args.overrides)
         model_dir = result["best_export"]
+        trained = f"{args.config} trained from scratch"
+        training_figures.append(common.Figure(f"training wall time, {args.config}", round(wall / 60, 1), "min"))
         rows += [
             f"| training wall time (data generation included) | {wall / 60:.1f} min |",
             f"| training process CPU time (user + system) | {cpu / 60:.1f} min |",
             f"| epochs / generated training lines per epoch | {result['epochs']} / {result['train_lines']} |",
             f"| CER / WER on the generated evaluation lines | {result['cer']:.2%} / {result['wer']:.2%} |",
         ]
-    figures, table = evaluate_csv(args.real_csv, model_dir, progress=False)
+    metrics, table = evaluate_csv(args.real_csv, model_dir, progress=False)
     if args.per_line:
         table.sort_values("edit_distance", ascending=False).to_csv(args.per_line, index=False)
     rows = [
-        f"| CER on {len(table)} real lines (`{Path(args.real_csv).parent.name}`) | {figures['cer']:.2%} |",
-        f"| WER on the real lines | {figures['wer']:.2%} |",
-        f"| line accuracy on the real lines | {figures['line_accuracy']:.2%} |",
+        f"| CER on {len(table)} real lines (`{real}`) | {metrics['cer']:.2%} |",
+        f"| WER on the real lines | {metrics['wer']:.2%} |",
+        f"| line accuracy on the real lines | {metrics['line_accuracy']:.2%} |",
         *rows,
     ]
     worst = table.sort_values("edit_distance", ascending=False).head(3)
@@ -98,14 +99,13 @@ def main() -> None:
     body = "\n".join(
         ["| figure | value |", "| --- | --- |", *rows, "", *note, f"Model: `{model_dir}`. Worst real lines:", *examples]
     )
-    print(body)
-    if not args.no_record:
-        shown = " ".join(["python bench/synth_real_check.py", f"--config {args.config}", *args.overrides])
-        title = f"Synthetic-only training, real printed lines ({args.config})"
-        if args.model_dir:
-            shown = f"python bench/synth_real_check.py --model-dir {args.model_dir}"
-            title = "Synthetic-only model, real printed lines (a trained model)"
-        append_section(title, shown, body)
+    figures = [common.Figure(f"CER on real lines ({real}), {trained}", round(100 * metrics["cer"], 2), "%")]
+    shown = " ".join(["python bench/synth_real_check.py", f"--config {args.config}", *args.overrides])
+    title = f"Synthetic-only training, real printed lines ({args.config})"
+    if args.model_dir:
+        shown = f"python bench/synth_real_check.py --model-dir {args.model_dir}"
+        title = "Synthetic-only model, real printed lines (a trained model)"
+    common.report(args, title, body, figures + training_figures, shown)
 
 
 if __name__ == "__main__":

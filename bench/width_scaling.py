@@ -1,6 +1,6 @@
 """Training and inference time per line, and memory, as lines get wider (256 to 2048 px), in one run.
 
-Usage: python bench/width_scaling.py [--widths 256,512,1024,2048] [--quick] [--no-record]
+Usage: python bench/width_scaling.py [--widths 256,512,1024,2048] [--smoke] [--no-record]
 
 For each width, in a fresh process: the default model (input_shape [32, 2048], so no line is
 squeezed) trains on batches of 32 lines of exactly that width (a real line image stretched to it,
@@ -21,31 +21,35 @@ from bench import common  # noqa: E402
 BATCH = 32
 
 
-def measure(workdir: str, width: int, quick: bool) -> dict:
+def measure(workdir: str, width: int, smoke: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.data_handler import IMAGES, WIDTHS
-    from tf_crnn.model import get_model_inference, get_model_train
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.data.features import IMAGES, WIDTHS
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.model.training import get_model_train
 
-    params = common.default_params(Path(workdir) / "width", input_shape=[32, 2048], max_chars_per_string=128)
+    params = common.default_params(Path(workdir) / "width", smoke, input_shape=[32, 2048], max_chars_per_string=128)
+    batch_size = params.train_batch_size if smoke else BATCH
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
-    features = common.fixed_width_batch(Path(workdir), params, alphabet.n_classes, width, BATCH)
+    features = common.fixed_width_batch(Path(workdir), params, alphabet.n_classes, width, batch_size)
     before_mb = common.current_rss_mb()
     keras.utils.set_random_seed(0)
     inference = get_model_inference(params, alphabet.n_classes)
     model = get_model_train(params, inference)
-    batches = tf.data.Dataset.from_tensors((features, tf.zeros([BATCH]))).repeat()
-    warmup, steps = (2, 2) if quick else (2, 5)
-    train = common.train_lines_per_second(model, batches, BATCH, steps, warmup)
+    batches = tf.data.Dataset.from_tensors((features, tf.zeros([batch_size]))).repeat()
+    warmup, steps = (1, 1) if smoke else (2, 5)
+    train = common.train_lines_per_second(model, batches, batch_size, steps, warmup)
     forward = tf.function(lambda x: inference(x, training=False))
     inputs = {IMAGES: features[IMAGES], WIDTHS: features[WIDTHS]}
-    infer_seconds = common.timed(lambda: forward(inputs).numpy(), repeats=2 if quick else 8)
+    repeats, untimed = (1, 1) if smoke else (8, 2)
+    infer_seconds = common.timed(lambda: forward(inputs).numpy(), repeats, untimed)
     return {
         "width": width,
+        "batch": batch_size,
         "train_ms": 1000 / train,
-        "infer_ms": 1000 * infer_seconds / BATCH,
+        "infer_ms": 1000 * infer_seconds / batch_size,
         "peak_mb": common.peak_rss_mb(),
         "before_mb": before_mb,
     }
@@ -59,8 +63,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = common.workdir(args)
     common.synthetic_lines(folder, 1, "one")
-    widths = [256, 512] if args.quick else args.widths
-    results = common.isolated_each(measure, "width", widths, workdir=str(folder), quick=args.quick)
+    widths = [64, 128] if args.smoke else args.widths
+    results = common.isolated_each(measure, "width", widths, args.smoke, workdir=str(folder), smoke=args.smoke)
     base = results[0]
     rows = []
     for r in results:
@@ -78,11 +82,21 @@ def main() -> None:
     header = ["width px", "training ms/line", "per px vs first", "inference ms/line", "per px vs first"]
     body = common.table([*header, "peak memory MB (over TF loaded)"], rows)
     body += (
-        f"\n\nDefault model, input_shape [32, 2048], batches of {BATCH} lines of one width, labels of width/16 "
+        f"\n\nDefault model, input_shape [32, 2048], batches of {base['batch']} lines of one width, labels of width/16 "
         "units; 'per px vs first' = (time per line / width) relative to the narrowest width: 1.00 is linear "
         "growth, below 1 better than linear.\n" + common.load_note()
     )
-    common.report(args, "Time and memory vs line width (bench/width_scaling.py)", body)
+    widest = results[-1]
+    figures = [
+        common.Figure(
+            f"training time per line and px, {widest['width']} px vs {base['width']} px",
+            round(widest["train_ms"] / base["train_ms"] / (widest["width"] / base["width"]), 2),
+            "x",
+        ),
+        common.Figure(f"training time per line at {widest['width']} px", round(widest["train_ms"], 1), "ms"),
+        common.Figure(f"peak memory training at {widest['width']} px", round(widest["peak_mb"]), "MB"),
+    ]
+    common.report(args, "Time and memory vs line width (bench/width_scaling.py)", body, figures)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ from tqdm import tqdm
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tf_crnn.config import Alphabet
+from tf_crnn.data.alphabet import Alphabet
+from tf_crnn.data.formats.csv_rows import write_csv_rows
+from tf_crnn.data.formats.gt_folder import GT_SUFFIX, match_images
 from tf_crnn.errors import DataError, TfCrnnError
-from tf_crnn.io import write_csv_rows
-from tf_crnn.io.gt_folder import GT_SUFFIX, match_images
 
 SPLIT_DELIMITER = "|"
 NORMALIZATIONS = ("NFC", "NFD", "NFKC", "NFKD", "none")

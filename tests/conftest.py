@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from tf_crnn.config import Params  # noqa: E402
+from tf_crnn.params.params import Params  # noqa: E402
 from tf_crnn.synth import generate_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,16 +43,24 @@ def tiny_params(tmp_path: Path, **overrides) -> Params:
     return Params(**values)
 
 
+#: The root logger's level before any test ran: every test starts and ends with it.
+BASELINE_LEVEL = logging.getLogger().level
+
+
 @pytest.fixture(autouse=True)
 def _logging_left_as_found():
     """Commands configure logging for the whole process (``--quiet`` raises the root level to ERROR):
-    undo it after each test, so a later test's ``caplog`` sees warnings whatever ran before it."""
+    each test starts from the baseline, so a session fixture that ran a command just before (set up
+    ahead of this fixture) does not silence a ``caplog`` test, and everything a test added goes after it."""
     from tf_crnn.utils import progress
 
     root = logging.getLogger()
-    level, handlers, mode = root.level, list(root.handlers), progress.mode()
+    root.setLevel(BASELINE_LEVEL)
+    for handler in [h for h in root.handlers if isinstance(h, progress.StderrHandler)]:
+        root.removeHandler(handler)
+    handlers, mode = list(root.handlers), progress.mode()
     yield
-    root.setLevel(level)
+    root.setLevel(BASELINE_LEVEL)
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     progress._mode = mode
@@ -75,9 +83,9 @@ def export_random_model(folder: Path, alphabet_file: Path, seed: int = 11, **ove
     import numpy as np
     import tensorflow as tf
 
-    from tf_crnn.config import Alphabet
-    from tf_crnn.export import export_saved_model
-    from tf_crnn.model import get_model_inference
+    from tf_crnn.data.alphabet import Alphabet
+    from tf_crnn.model.crnn import get_model_inference
+    from tf_crnn.serve.export import export_saved_model
 
     tf.keras.utils.set_random_seed(seed)
     params = tiny_params(folder, **overrides)
@@ -147,7 +155,7 @@ def format_lines(tmp_path_factory) -> dict[str, Path]:
 
     from PIL import Image
 
-    from tf_crnn.io.csv_rows import format_label
+    from tf_crnn.data.formats.csv_rows import format_label
 
     root = tmp_path_factory.mktemp("format_lines")
     folder = root / "lines"

@@ -1,19 +1,20 @@
 """The ``tf-crnn`` command: one entry point, one thin module per subcommand.
 
 ``tf-crnn SUBCOMMAND --help`` shows each one's options and examples; see :mod:`tf_crnn.cli.common`
-for what a subcommand module provides.
+for what a subcommand module provides. This package is the only place that parses command lines and
+sets process-wide settings (:func:`tf_crnn.cli.common.configure_process`); the library never imports it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 
 from tf_crnn import __version__
 from tf_crnn.cli import alphabet, convert, evaluate, export, grid, plot, predict, prepare_iam, synth, train
-from tf_crnn.cli.common import add_command_parser, examples, execute, standalone_parser
+from tf_crnn.cli.common import add_command_parser, configure_process, examples, execute, parse, run_command
 
 COMMANDS: tuple[ModuleType, ...] = (
     train, evaluate, predict, export, synth, convert, alphabet, prepare_iam, plot, grid
@@ -45,19 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``tf-crnn SUBCOMMAND ...``: the exit status (0 success, 1 user error, 2 usage error)."""
+    configure_process()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(train.hoist_output_options(argv))
+    args = parse(parser, argv)
     if not hasattr(args, "command"):
         parser.print_help(sys.stderr)
         return 2
     return execute(args)
 
 
-def run_command(
-    command: ModuleType, argv: Sequence[str] | None, prog: str, defaults: Mapping[str, object] | None = None
-) -> int:
-    """Run one subcommand with its own parser (the older entry points: ``python -m tf_crnn.predict`` ...)."""
-    parser = standalone_parser(command, prog)
-    parser.set_defaults(**(defaults or {}))
-    return execute(parser.parse_args(None if argv is None else list(argv)))
+__all__ = ["COMMANDS", "build_parser", "main", "run_command"]

@@ -22,7 +22,7 @@ EXAMPLES = [
     "tf-crnn alphabet build new.csv --base data/alphabet/lookup_printable_ascii.json --out extended.json",
     "tf-crnn alphabet merge latin.json greek.json --out latin_greek.json",
     "tf-crnn alphabet report data/my_lines/test.tsv --train data/my_lines/train.tsv",
-    "python -m tf_crnn.alphabet report eval.csv --alphabet output/default/alphabet.json --json",
+    "tf-crnn alphabet report eval.csv --alphabet output/default/alphabet.json --json",
 ]
 UNSEEN_STATUS = 3
 
@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> Outcome:
     if args.action == "report" and (args.train is None) == (args.alphabet is None):
         raise UsageError("alphabet report needs either --train (training lines) or --alphabet (a lookup)")
     reading = input_options(args)
-    from tf_crnn import alphabet as tools
-    from tf_crnn.config import Alphabet
+    from tf_crnn.data import alphabet as tools
+    from tf_crnn.data.alphabet import Alphabet
 
     if args.action == "merge":
         merged = tools.merge_alphabets(args.sources, args.out)

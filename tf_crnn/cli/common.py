@@ -1,7 +1,8 @@
 """What every subcommand shares: the output options, the outcome it returns and how it is printed.
 
 A subcommand module has ``NAME``, ``HELP`` (one line), ``DESCRIPTION``, ``EXAMPLES``,
-``add_arguments(parser)`` and ``run(args) -> Outcome``. It imports TensorFlow only inside ``run``,
+``add_arguments(parser)`` and ``run(args) -> Outcome``; optionally ``EXTRA_ARGUMENTS``, the list
+argument that takes positionals given after an option. It imports TensorFlow only inside ``run``,
 so ``--help`` answers at once.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -58,8 +61,8 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 def input_options(args: argparse.Namespace) -> dict[str, Any]:
     """The reading options of :func:`add_input_arguments`, checked: ``text``, ``input_format``, delimiters."""
-    from tf_crnn.io.rows import INPUT_FORMATS
-    from tf_crnn.io.text import TextOptions
+    from tf_crnn.data.formats.sources import INPUT_FORMATS
+    from tf_crnn.data.text import TextOptions
 
     if args.format not in INPUT_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(INPUT_FORMATS)}, got {args.format!r}")
@@ -75,6 +78,26 @@ def input_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def configure_process() -> None:
+    """Process-wide settings of the command line, set once before anything imports TensorFlow: its C++
+    logs from warnings up only, and no Python log line for each all-reduce tf.distribute builds."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_known_args``: positionals left after an option go to the subcommand's
+    ``EXTRA_ARGUMENTS`` list (``tf-crnn train c.json --json n_epochs=3``); anything else is an error."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        target = getattr(getattr(args, "command", None), "EXTRA_ARGUMENTS", None)
+        owner = getattr(args, "parser", parser)
+        if target is None or any(extra.startswith("-") for extra in extras):
+            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+        setattr(args, target, [*getattr(args, target), *extras])
+    return args
+
+
 def examples(lines: Sequence[str]) -> str:
     return "examples:\n" + "\n".join(f"  {line}" if line else "" for line in lines)
 
@@ -85,7 +108,7 @@ def add_command_parser(subparsers: Any, command: ModuleType) -> argparse.Argumen
 
 
 def standalone_parser(command: ModuleType, prog: str) -> argparse.ArgumentParser:
-    """A parser for one command alone (``python -m tf_crnn.predict``, ``hlp/prepare_iam.py``)."""
+    """A parser for one command alone (``python training.py``, ``python hlp/prepare_iam.py``)."""
     return _filled(argparse.ArgumentParser(prog=prog, **_parser_options(command)), command)
 
 
@@ -130,3 +153,14 @@ def execute(args: argparse.Namespace) -> int:
         for line in outcome.lines:
             print(line, file=stdout)
     return outcome.code
+
+
+def run_command(
+    command: ModuleType, argv: Sequence[str] | None, prog: str, defaults: Mapping[str, object] | None = None
+) -> int:
+    """Run one subcommand with its own parser, as the program ``prog`` (``python training.py``,
+    ``python hlp/prepare_iam.py``)."""
+    configure_process()
+    parser = standalone_parser(command, prog)
+    parser.set_defaults(**(defaults or {}))
+    return execute(parse(parser, list(sys.argv[1:] if argv is None else argv)))

@@ -17,7 +17,7 @@ DESCRIPTION = (
 EXAMPLES = [
     "tf-crnn convert data/my_lines/train.tsv --out data/my_lines/train_shards --shards 16 --shuffle 1",
     "tf-crnn convert books/1476 books/1488 --out data/books_shards --lines-per-shard 5000 --units grapheme",
-    "python -m tf_crnn.convert 'scans/*/lines.csv' --out shards/ --alphabet alphabet.json --skip-invalid",
+    "tf-crnn convert 'scans/*/lines.csv' --out shards/ --alphabet alphabet.json --skip-invalid",
     "tf-crnn train config.json csv_files_train='[\"data/my_lines/train_shards\"]'",
 ]
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> Outcome:
     for name in ("shards", "lines_per_shard"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    from tf_crnn.convert import convert
+    from tf_crnn.data.convert import convert
 
     document = convert(
         args.sources,

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> Outcome:
     if args.batch_size < 1 or args.report_lines < 0:
         raise UsageError("--batch-size must be >= 1 and --report-lines >= 0")
-    from tf_crnn.evaluate import evaluate_csv
+    from tf_crnn.serve.evaluate import evaluate_csv
 
     figures, table = evaluate_csv(
         args.csv, args.model_dir, args.batch_size, args.csv_delimiter, args.split_delimiter, lexicon=args.lexicon
@@ -55,7 +55,10 @@ def run(args: argparse.Namespace) -> Outcome:
         f"line accuracy {figures['line_accuracy']:.2%}"
     ]
     if args.output:
-        table.sort_values("edit_distance", ascending=False, kind="stable").to_csv(args.output, index=False)
+        from tf_crnn.utils.files import atomic_write_text
+
+        worst_first = table.sort_values("edit_distance", ascending=False, kind="stable")
+        atomic_write_text(args.output, worst_first.to_csv(index=False))
         document["output"] = args.output
     if args.report:
         document["report"] = str(_write_report(args, table))
@@ -64,9 +67,9 @@ def run(args: argparse.Namespace) -> Outcome:
 
 
 def _write_report(args: argparse.Namespace, table) -> Path:
-    from tf_crnn.export import read_export_info
-    from tf_crnn.loader import find_export
+    from tf_crnn.layout import read_export_info
     from tf_crnn.report import LineResult, write_report
+    from tf_crnn.serve.predictor import find_export
 
     export_dir = find_export(Path(args.model_dir))
     lines = [LineResult(r.path, r.reference, r.prediction, float(r.confidence)) for r in table.itertuples()]

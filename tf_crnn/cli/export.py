@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("give --checkpoint, --onnx, --tflite and/or --upgrade")
     from pathlib import Path
 
-    from tf_crnn.checkpoint_export import export_checkpoint, find_checkpoint
-    from tf_crnn.convert_export import to_onnx, to_tflite, upgrade
-    from tf_crnn.loader import find_export
+    from tf_crnn.serve.checkpoint_export import export_checkpoint, find_checkpoint
+    from tf_crnn.serve.onnx_tflite import to_onnx, to_tflite, upgrade
+    from tf_crnn.serve.predictor import find_export
 
     if args.checkpoint:  # a wrong folder fails at once, before any step starts
         find_checkpoint(args.model_dir, args.checkpoint)

@@ -48,12 +48,13 @@ def run(args: argparse.Namespace) -> Outcome:
 
     import tensorflow as tf
 
-    from tf_crnn.augment_grid import augmentation_grid
     from tf_crnn.errors import DataError
-    from tf_crnn.experiment import resolve_params
-    from tf_crnn.trainer import ensure_data
+    from tf_crnn.params.resolve import resolve_arguments
+    from tf_crnn.report.grid import augmentation_grid
+    from tf_crnn.train.inputs import ensure_data
+    from tf_crnn.utils.files import written_aside
 
-    params = resolve_params(args.config)
+    params = resolve_arguments(args.config)
     if not params.synthetic_data.on_the_fly:
         ensure_data(params)  # synthetic training CSVs are generated once, as training would
     try:
@@ -61,8 +62,8 @@ def run(args: argparse.Namespace) -> Outcome:
     except tf.errors.OpError as error:
         raise DataError(f"could not read a training line: {error.message}") from None
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(out)
+    with written_aside(out) as tmp:
+        picture.save(tmp, format="PNG")
     source = "synthetic lines on the fly" if params.synthetic_data.on_the_fly else params.csv_files_train
     document = {"png": str(out), "lines": args.lines, "columns": titles, "training_lines": source}
     return Outcome(document, [str(out)])

@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Outcome:
-    from pathlib import Path
 
-    from tf_crnn.plots import CURVES_FILENAME, load_run, plot_runs
+    from tf_crnn.layout import OutputLayout
+    from tf_crnn.report.curves import load_run, plot_runs
 
     if args.out is None and len(args.runs) > 1:
         raise UsageError("give --out for several runs")
@@ -38,6 +38,6 @@ def run(args: argparse.Namespace) -> Outcome:
     if len(set(names)) < len(names):  # e.g. two folders both called "default": use the paths
         for run, path in zip(runs, args.runs):
             run.name = str(path)
-    out = plot_runs(runs, args.out or Path(args.runs[0]) / CURVES_FILENAME, args.title)
+    out = plot_runs(runs, args.out or OutputLayout(args.runs[0]).curves, args.title)
     document = {"png": str(out), "runs": {run.name: run.epochs for run in runs}}
     return Outcome(document, [str(out)])

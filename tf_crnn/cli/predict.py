@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--top-n must be >= 0 and --batch-size >= 1")
     if args.format == "pred-txt" and args.output:
         raise UsageError("--format pred-txt writes beside each image; drop --output")
-    from tf_crnn.loader import PredictionModel
-    from tf_crnn.predict import image_paths, line_record, write_predictions
+    from tf_crnn.serve.predictor import PredictionModel
+    from tf_crnn.serve.transcribe import image_paths, line_record, write_predictions
 
     paths = image_paths(args.inputs, args.csv, args.csv_delimiter, args.split_delimiter)
     if not paths:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.common import Outcome, UsageError, run_command
 from tf_crnn.datasets import iam
 
 NAME = "prepare-iam"
@@ -100,6 +100,4 @@ def run(args: argparse.Namespace) -> Outcome:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """``python hlp/prepare_iam.py``: the same as ``tf-crnn prepare-iam``; ``environ`` for the credentials."""
-    from tf_crnn.cli import run_command
-
     return run_command(sys.modules[__name__], argv, "prepare_iam.py", {"environ": environ})

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--n, --max-words and --max-chars must be at least 1, --n-eval at least 0")
     if not 0.0 <= args.binarize <= 1.0 or not 0.0 <= args.rare_share <= 1.0:
         raise UsageError("--binarize and --rare-share are shares between 0 and 1")
-    from tf_crnn.config import Alphabet
+    from tf_crnn.data.alphabet import Alphabet
     from tf_crnn.synth.dataset import generate_dataset
     from tf_crnn.synth.generator import EVAL_SEED_OFFSET
 

@@ -1,11 +1,11 @@
-"""``tf-crnn train [with] CONFIG.json [field=value ...]``: the sacred experiment of ``training.py``."""
+"""``tf-crnn train [COMMAND] [with] CONFIG.json [field=value ...]``: the sacred experiment of ``training.py``."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
-from collections.abc import Sequence
+from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
 
@@ -13,55 +13,75 @@ NAME = "train"
 HELP = "train a model from a config file and field=value overrides (sacred)"
 DESCRIPTION = (
     "Train, evaluate and export a model. Takes what `python training.py with ...` takes: JSON config files "
-    "and field=value overrides of tf_crnn.config.Params (sacred syntax; the word 'with' is optional), then "
-    "sacred's options. Writes checkpoints, exports, training curves and sacred's records into output_model_dir."
+    "and field=value overrides of tf_crnn.config.Params (the word 'with' is optional; values are JSON or Python "
+    "literals), a sacred command first if wanted (print_config), and sacred's options. Writes checkpoints, "
+    "exports, training curves and sacred's records into output_model_dir."
 )
 EXAMPLES = [
     "tf-crnn train config.json                          # the default experiment (synthetic lines)",
     "tf-crnn train config.json n_epochs=3 train_batch_size=16",
     "tf-crnn train with config.json 'input_shape=[48, 1024]' optimizer=rms   # sacred's syntax works too",
     "tf-crnn train data/iam/config_iam.json restore_model=true   # continue after the last checkpoint",
-    "tf-crnn train print_config with config.json        # show the resolved configuration, train nothing",
+    "tf-crnn train print_config config.json             # show the resolved configuration, train nothing",
     "tf-crnn train config.json --json > results.json    # final figures as JSON; logs on stderr",
 ]
 LOG_TIMESTAMPS = True
-OUTPUT_OPTIONS = ("--quiet", "--json")
+#: Positionals that follow an option land here too (``tf-crnn train c.json --json n_epochs=3``).
+EXTRA_ARGUMENTS = "config"
+
+
+class SacredOption(argparse.Action):
+    """Collects sacred's options, with their values, in the order given (``args.sacred_options``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        tokens = getattr(namespace, self.dest) or []
+        setattr(namespace, self.dest, [*tokens, option_string, *([] if values in (None, []) else [values])])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "sacred_arguments",
-        nargs=argparse.REMAINDER,
-        metavar="[with] CONFIG.json [field=value ...]",
-        help="config files, field=value updates and sacred options (e.g. -F DIR, --loglevel WARNING)",
+        "config",
+        nargs="*",
+        metavar="[COMMAND] [with] CONFIG.json|field=value",
+        help="config files and field=value updates (the updates win); first, optionally, a sacred command",
     )
+    from sacred.experiment import gather_command_line_options
 
-
-def hoist_output_options(argv: Sequence[str]) -> list[str]:
-    """Move ``--quiet``/``--json`` given after the config before it (sacred would take them otherwise)."""
-    argv = list(argv)
-    if not argv or argv[0] != NAME:
-        return argv
-    rest = argv[1:]
-    return [NAME, *(a for a in rest if a in OUTPUT_OPTIONS), *(a for a in rest if a not in OUTPUT_OPTIONS)]
+    group = parser.add_argument_group("sacred's options")
+    for option in gather_command_line_options():
+        flags = [flag for flag in option.get_flags() if flag not in ("-h", "--help")]
+        if not flags:
+            continue
+        group.add_argument(
+            *flags, dest="sacred_options", action=SacredOption, nargs=None if option.arg else 0,
+            metavar="VALUE", help=option.get_description().splitlines()[0],
+        )  # fmt: skip
+    parser.set_defaults(sacred_options=[])
 
 
 def run(args: argparse.Namespace) -> Outcome:
-    if not args.sacred_arguments:
+    if not args.config:
         raise UsageError("give a config file and/or field=value updates, e.g. tf-crnn train config.json n_epochs=3")
-    from tf_crnn.experiment import run as run_experiment
+    from sacred import SETTINGS
 
+    from tf_crnn.train.experiment import CommandLine, record_folder
+    from tf_crnn.train.experiment import run as run_experiment
+
+    SETTINGS.CAPTURE_MODE = "sys"  # sacred's file-descriptor capture would swallow the progress bars
+
+    command_line = CommandLine.of(args.config, args.sacred_options)
     try:
         with contextlib.ExitStack() as stack:
             if args.quiet:  # Keras' epoch lines and the final report: sacred still records them
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
-            sacred_run = run_experiment(args.sacred_arguments, program="tf-crnn train")
+            sacred_run = run_experiment(command_line)
     except SystemExit as stop:  # user errors were logged as one line; interruptions saved a checkpoint
         return Outcome({}, code=stop.code if isinstance(stop.code, int) else 1)
     result = getattr(sacred_run, "result", None)
     if not isinstance(result, dict):  # a sacred command such as print_config: it printed what it had to
         return Outcome({"result": result})
-    document = {**result, "sacred_run": getattr(sacred_run, "_id", None)}
+    record = record_folder(sacred_run)
+    document = {**result, "sacred_run": Path(record).name if record else None}
     lines = []
     if args.quiet:
         lines.append(

@@ -15,37 +15,34 @@ never printed, logged or written to a file.
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import logging
 import os
-import re
-import tarfile
-import time
-import urllib.error
-import urllib.request
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from PIL import Image
 
-from tf_crnn.config import Alphabet, Params
+from tf_crnn.data.alphabet import Alphabet
+from tf_crnn.data.formats.csv_rows import write_csv_rows
+from tf_crnn.data.rows import RowProblem, raise_for_problems
+from tf_crnn.datasets.archives import extract_archive
+from tf_crnn.datasets.iam_download import Credentials, PreparationError, check_url, download
 from tf_crnn.errors import DataError, TfCrnnError
-from tf_crnn.io import RowProblem, raise_for_problems, write_csv_rows
+from tf_crnn.layout import ALPHABET_FILENAME
+from tf_crnn.params.params import Params
+from tf_crnn.utils.files import atomic_write_text
 from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://fki.tic.heia-fr.ch/DBs/iamDB/data/"
 DEFAULT_SPLITS_URL = "https://fki.tic.heia-fr.ch/static/zip/largeWriterIndependentTextLineRecognitionTask.zip"
-REGISTER_URL = "https://fki.tic.heia-fr.ch/register"
 LINES_ARCHIVE = "lines.tgz"
 ASCII_ARCHIVE = "ascii.tgz"
 SPLITS_ARCHIVE = "largeWriterIndependentTextLineRecognitionTask.zip"
@@ -57,10 +54,6 @@ SPLIT_FILES = {
 }
 OFFICIAL_COUNTS = {"train": 6161, "validation1": 900, "validation2": 940, "test": 1861}
 EVAL_SPLIT = "validation1"
-EXTRACTED_MARKER = ".extracted"
-CHUNK = 1 << 20
-USER_AGENT = "tf-crnn-prepare-iam"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # The pipeline resizes each line to 64 px high: IAM lines are scanned at 300 dpi and are 100-300 px
 # tall, so 32 px (the synthetic default) loses the strokes of cursive writing. Five height pools bring
 # 64 px to 2 rows; the width is reduced 4 times only, so 1024 px give 256 CTC steps for lines of at
@@ -79,189 +72,6 @@ IAM_MODEL: dict[str, Any] = {
     "eval_batch_size": 64,
     "learning_rate": 1e-3,
 }
-# Python < 3.10.12 / 3.11.4 has neither the tar "data" filter nor its errors: the explicit checks
-# of every entry always run, the filter is a second line of defence where it exists.
-EXTRACT_FILTER: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-FILTER_ERROR: type[Exception] = getattr(tarfile, "FilterError", tarfile.ExtractError)
-
-
-class PreparationError(TfCrnnError):
-    """The archives cannot be obtained (credentials, network, missing file); the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An IAM account; ``repr`` leaves the password out so it cannot reach a log by accident."""
-
-    user: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Credentials:
-        user, password = environ.get("IAM_USER", ""), environ.get("IAM_PWD", "")
-        if not user or not password:
-            raise PreparationError(
-                "the IAM archives must be downloaded but IAM_USER and IAM_PWD are not both set: export them "
-                f"with your IAM account (register at {REGISTER_URL}), or pass --archives-dir with the "
-                "archives you downloaded by hand"
-            )
-        return cls(user, password)
-
-    def authorization(self) -> str:
-        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode("ascii")
-        return f"Basic {token}"
-
-
-def _keeps_credentials(old_url: str, new_url: str) -> bool:
-    """Credentials may follow a redirect to the same host, and never from HTTPS down to HTTP."""
-    old, new = urlsplit(old_url), urlsplit(new_url)
-    return old.hostname == new.hostname and not (old.scheme == "https" and new.scheme != "https")
-
-
-class _SafeRedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows redirects like urllib's, but does not hand the credentials to another host."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and not _keeps_credentials(req.full_url, new.full_url):
-            new.remove_header("Authorization")
-        return new
-
-
-def check_url(url: str, option: str) -> None:
-    """Refuse addresses that would carry or print credentials; warn when they would travel unencrypted."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        raise PreparationError(f"{option} must not contain a user name or password; set IAM_USER and IAM_PWD")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PreparationError(f"{option} {url!r} is not an http:// or https:// address")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        LOGGER.warning("%s uses plain HTTP: the IAM credentials would travel unencrypted", option)
-
-
-def _http_refusal(url: str, code: int) -> PreparationError:
-    if code == 401:
-        why = (
-            "the server refused the user name or password (HTTP 401): check IAM_USER and IAM_PWD "
-            f"(your account at {REGISTER_URL})"
-        )
-    elif code == 403:
-        why = "access is forbidden (HTTP 403): check that your IAM account is activated"
-    elif code == 404:
-        why = (
-            "not found (HTTP 404): check --base-url and --splits-url, or download the archives by hand "
-            "and pass --archives-dir"
-        )
-    else:
-        why = f"the server answered HTTP {code}: try again later, or download the archives by hand"
-    return PreparationError(f"{url}: {why}")
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code} {error.reason}"
-    if isinstance(error, urllib.error.URLError):
-        return f"cannot reach the server: {error.reason}"
-    return f"{type(error).__name__} {error}".strip()
-
-
-def _body_span(response: http.client.HTTPResponse, offset: int) -> tuple[int, int | None] | None:
-    """Where the body starts in the file and the file's full size (if known); None if unusable."""
-    length = response.headers.get("Content-Length", "")
-    if response.status != 206:
-        return 0, int(length) if length.isdigit() else None
-    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", ""))
-    if match is None or int(match[1]) != offset:
-        return None
-    return offset, None if match[3] == "*" else int(match[3])
-
-
-def _fetch(
-    opener: urllib.request.OpenerDirector, url: str, part: Path, credentials: Credentials, timeout: float
-) -> bool:
-    """One request, appending to ``part`` when the server honours the range; True once complete."""
-    offset = part.stat().st_size if part.exists() else 0
-    headers = {"Authorization": credentials.authorization(), "User-Agent": USER_AGENT}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        response = opener.open(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()
-        if error.code == 416 and offset:
-            return True  # nothing left after the offset: the part holds the whole file (verified later)
-        if error.code >= 500:
-            raise
-        raise _http_refusal(url, error.code) from None
-    with response:
-        if response.headers.get_content_type() == "text/html":
-            raise PreparationError(
-                f"{url} answered with a web page instead of the archive: the credentials may have been "
-                "refused or the address is wrong; check IAM_USER, IAM_PWD and --base-url / --splits-url"
-            )
-        span = _body_span(response, offset)
-        if span is None:
-            part.unlink()
-            return False
-        start, total = span
-        name = part.name.removesuffix(".part")
-        with (
-            open(part, "ab" if start else "wb") as out,
-            progress_bar(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=name) as bar,
-        ):
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                bar.update(len(chunk))
-    size = part.stat().st_size
-    if total is not None and size > total:
-        part.unlink()
-        raise PreparationError(
-            f"{url}: received {size} bytes, more than the {total} announced; the partial file was deleted, "
-            "run the script again"
-        )
-    return total is None or size == total
-
-
-def download(
-    url: str,
-    destination: Path,
-    credentials: Credentials,
-    attempts: int = 5,
-    timeout: float = 60,
-) -> None:
-    """Fetch ``url`` into ``destination``, resuming ``<destination>.part`` after a cut or in a new run.
-
-    The file takes its final name only once complete, so an existing ``destination`` is a finished
-    download. A retry that follows progress starts at once; one after a failure to connect waits.
-    """
-    part = destination.with_name(destination.name + ".part")
-    opener = urllib.request.build_opener(_SafeRedirectHandler)
-    problem = ""
-    for attempt in range(1, attempts + 1):
-        before = part.stat().st_size if part.exists() else 0
-        try:
-            if _fetch(opener, url, part, credentials, timeout):
-                part.replace(destination)
-                return
-            problem = "the connection closed before the end of the file"
-        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as error:
-            problem = _describe(error)
-        if attempt < attempts:
-            LOGGER.warning("%s: %s; retrying (%d/%d)", destination.name, problem, attempt, attempts - 1)
-            if (part.stat().st_size if part.exists() else 0) <= before:
-                time.sleep(min(2 * attempt, 30))
-    raise PreparationError(
-        f"could not download {url} ({problem}) after {attempts} attempt(s): check your network connection "
-        "and run the script again (the download resumes where it stopped)"
-    )
 
 
 class ArchiveSource:
@@ -364,124 +174,6 @@ def check_split_sizes(splits: Mapping[str, Sequence[str]], expected: str) -> Non
             "official lists of the Large Writer Independent Text Line Recognition Task; download them again, "
             "or pass --expected-counts none to use these lists anyway"
         )
-
-
-def _escapes(path: PurePosixPath) -> bool:
-    """Whether a relative path climbs above its starting folder at some point ('a/../../b' does)."""
-    depth = 0
-    for part in path.parts:
-        depth += -1 if part == ".." else 0 if part == "." else 1
-        if depth < 0:
-            return True
-    return False
-
-
-def _is_absolute(name: str) -> bool:
-    return name.startswith(("/", "\\")) or bool(PureWindowsPath(name).drive)
-
-
-def unsafe_reason(member: tarfile.TarInfo) -> str | None:
-    """Why extracting this entry could write outside the target folder, or None when it cannot."""
-    if _is_absolute(member.name):
-        return "absolute path"
-    name = PurePosixPath(member.name.replace("\\", "/"))
-    if ".." in name.parts:
-        return "'..' in its path"
-    if member.ischr() or member.isblk() or member.isfifo():
-        return "device or pipe"
-    link = PurePosixPath(member.linkname.replace("\\", "/"))
-    if member.issym() and (_is_absolute(member.linkname) or _escapes(name.parent / link)):
-        return f"symbolic link to {member.linkname!r}, outside the target folder"
-    if member.islnk() and (_is_absolute(member.linkname) or _escapes(link)):
-        return f"hard link to {member.linkname!r}, outside the target folder"
-    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-        return "unsupported entry type"
-    return None
-
-
-def _posix(path: str) -> PurePosixPath:
-    return PurePosixPath(path.replace("\\", "/"))
-
-
-def _crossed_link(path: PurePosixPath, links: set[PurePosixPath]) -> PurePosixPath | None:
-    """The first symbolic link that walking ``path`` component by component would go through."""
-    current = PurePosixPath()
-    for part in path.parts:
-        if current in links:
-            return current
-        current = current.parent if part == ".." else current / part
-    return None
-
-
-def through_links(members: Sequence[tarfile.TarInfo]) -> list[str]:
-    """Entries whose path or link target goes through a symbolic link of the same archive.
-
-    The checks of single entries reason on the paths as written; a link in the middle of a path
-    (``up -> ..`` then ``up/x``) would redirect it, so such archives are refused as a whole.
-    """
-    links = {_posix(member.name) for member in members if member.issym()}
-    refused = []
-    for member in members:
-        name = _posix(member.name)
-        paths = [name]
-        if member.issym():
-            paths.append(name.parent / _posix(member.linkname))
-        elif member.islnk():
-            paths.append(_posix(member.linkname))
-        crossed = [link for path in paths if (link := _crossed_link(path, links)) is not None]
-        if crossed:
-            refused.append(f"{member.name!r} (goes through the symbolic link {str(crossed[0])!r})")
-    return refused
-
-
-def _checked_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
-    """Read every entry to its end (a damaged archive fails here) and check that each one is safe."""
-    members: list[tarfile.TarInfo] = []
-    unsafe: list[str] = []
-    try:
-        for member in progress_bar(tar, desc=f"checking {archive.name}", unit="file"):
-            reason = unsafe_reason(member)
-            if reason is not None:
-                unsafe.append(f"{member.name!r} ({reason})")
-            elif member.isfile():
-                with tar.extractfile(member) as data:
-                    while data.read(CHUNK):
-                        pass
-            members.append(member)
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise DataError(
-            f"{archive} is damaged or not a .tgz archive ({error}); delete it and run the script again"
-        ) from None
-    unsafe += through_links(members)
-    if unsafe:
-        shown = "; ".join(unsafe[:5]) + (f"; and {len(unsafe) - 5} more" if len(unsafe) > 5 else "")
-        raise DataError(
-            f"{archive}: refused, nothing was extracted: {len(unsafe)} unsafe entr"
-            f"{'y' if len(unsafe) == 1 else 'ies'}: {shown}. It is not a genuine IAM archive: delete it"
-        )
-    return members
-
-
-def extract_archive(archive: Path, target: Path) -> None:
-    """Extract ``archive`` into ``target`` after checking every entry; a later run skips it."""
-    marker = target / EXTRACTED_MARKER
-    stamp = f"{archive.name} {archive.stat().st_size}\n"
-    if marker.is_file() and marker.read_text(encoding="utf-8") == stamp:
-        LOGGER.info("%s: already extracted in %s", archive.name, target)
-        return
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = _checked_members(tar, archive)
-            target.mkdir(parents=True, exist_ok=True)
-            shown = progress_bar(members, desc=f"extracting {archive.name}", unit="file")
-            tar.extractall(target, members=shown, **EXTRACT_FILTER)
-    except FILTER_ERROR as error:
-        raise DataError(f"{archive}: refused an unsafe entry ({error}); delete the archive") from None
-    except (tarfile.TarError, EOFError, zlib.error) as error:
-        raise DataError(
-            f"{archive} is damaged or not a .tgz archive ({error}); delete it and run the script again"
-        ) from None
-    marker.write_text(stamp, encoding="utf-8")
 
 
 def _unwrapped(folder: Path) -> Path:
@@ -683,7 +375,7 @@ def prepare(
 
     csv_files = {split: output / f"{split}.csv" for split in rows}
     counts = {split: write_csv_rows(csv_files[split], split_rows) for split, split_rows in rows.items()}
-    alphabet_file = output / "alphabet.json"
+    alphabet_file = output / ALPHABET_FILENAME
     alphabet = Alphabet.create_lookup_from_labels([csv_files["train"]], alphabet_file)
     affected = report_unseen_units(alphabet, rows)
     if EVAL_SPLIT in affected:
@@ -691,8 +383,7 @@ def prepare(
     max_chars = max(len(units) for split_rows in rows.values() for _, units in split_rows)
     training_config = iam_config(csv_files, alphabet_file, max_chars, model_dir, EVAL_SPLIT in affected)
     config_file = Path(config) if config is not None else output / "config_iam.json"
-    config_file.parent.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(config_json(training_config), encoding="utf-8")
+    atomic_write_text(config_file, config_json(training_config))
     return Prepared(csv_files, counts, dict(dropped), alphabet_file, len(alphabet), config_file)
 
 

@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from tf_crnn import __version__
+from tf_crnn.data.images import DECODE_ERRORS
 from tf_crnn.metrics import TextMetrics
-from tf_crnn.preprocessing import DECODE_ERRORS
 from tf_crnn.report.analysis import (
     Confusions,
     LengthBucket,
@@ -33,7 +33,7 @@ from tf_crnn.report.analysis import (
     diff_segments,
     worst_lines,
 )
-from tf_crnn.safe_io import atomic_write_text
+from tf_crnn.utils.files import atomic_write_text
 
 REPORT_FILENAME = "index.html"
 #: Line images are shrunk to this height (never enlarged): readable, and a report of 50 lines stays small.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 
-from tf_crnn.io.csv_rows import write_csv_rows
+from tf_crnn.data.formats.csv_rows import write_csv_rows
 from tf_crnn.synth.generator import LineGenerator
 from tf_crnn.utils.progress import progress_bar
 

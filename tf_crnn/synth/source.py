@@ -1,8 +1,8 @@
 """Synthetic lines rendered on the fly, as a tf.data line source.
 
-Elements follow the contract of :func:`tf_crnn.data_handler.decoded_lines`: ``path`` (a name,
+Elements follow the contract of :func:`tf_crnn.data.pipeline.decoded_lines`: ``path`` (a name,
 ``synth:<seed>:<index>``), ``image`` (float32 [H, W, C], ink high) and ``codes`` (int32), so they
-go through :func:`tf_crnn.data_handler.lines_to_batches` like lines read from files.
+go through :func:`tf_crnn.data.pipeline.lines_to_batches` like lines read from files.
 
 Line ``k`` of a stream is ``LineGenerator.line(seed, k)``. Training epoch ``e`` reads lines
 ``e * n_train ... (e + 1) * n_train - 1``: every epoch sees fresh lines, a run is reproducible
@@ -15,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tf_crnn.config import Alphabet, Params
-from tf_crnn.data_handler import CODES, IMAGE, PATHS
+from tf_crnn import geometry
+from tf_crnn.data.alphabet import Alphabet
+from tf_crnn.data.features import CODES, IMAGE, PATHS
+from tf_crnn.params.params import Params
 from tf_crnn.synth.generator import LineGenerator
 
 INFINITE = np.iinfo(np.int64).max
@@ -67,12 +69,12 @@ def synthetic_lines(
 
 
 def _widen_for_ctc(image: np.ndarray, codes: np.ndarray, params: Params) -> np.ndarray:
-    needed = len(codes) + int(np.sum(codes[1:] == codes[:-1]))
+    """The line, with paper added on the right until it has the time steps its label needs."""
+    needed = geometry.needed_time_steps(codes.tolist())
     height, width = image.shape
-    scale = params.input_shape[0] / height
-    steps = -(-min(round(width * scale), params.input_shape[1]) // params.width_reduction)
-    if steps >= needed:
+    if geometry.available_time_steps(width, height, params.input_shape, params.width_reduction) >= needed:
         return image
+    scale = params.input_shape[0] / height
     columns = int(np.ceil(needed * params.width_reduction / scale)) - width + 1
     return np.pad(image, ((0, 0), (0, columns)), constant_values=int(np.max(image)))
 

@@ -1,0 +1,102 @@
+import json
+import shutil
+
+from tf_crnn.cli import main as cli_main
+from tf_crnn.serve.predictor import PredictionModel
+
+
+def main(argv):
+    """``tf-crnn predict ARGV``."""
+    return cli_main(["predict", *argv])
+
+
+def test_images_and_csv_to_path_text_confidence(random_export, tiny_dataset, tmp_path, capsys):
+    export_dir = random_export[3]
+    images = sorted(str(p) for p in (tiny_dataset["root"] / "eval").glob("*.png"))[:2]
+    assert main(["--model-dir", str(export_dir), *images]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = PredictionModel(export_dir).predict(images)
+    assert [line.rsplit(";", 2)[0] for line in lines] == images
+    assert [line.rsplit(";", 2)[1] for line in lines] == expected.texts
+    assert all(0.0 <= float(line.rsplit(";", 2)[2]) <= 1.0 for line in lines)
+
+    out = tmp_path / "pred.csv"
+    assert main(["--model-dir", str(export_dir), "--csv", str(tiny_dataset["eval"]), "--output", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 12
+
+
+def test_missing_image_is_a_one_line_error(random_export, tmp_path, capsys):
+    assert main(["--model-dir", str(random_export[3]), str(tmp_path / "nope.png")]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_folder_glob_jsonl_with_top_n_and_characters(random_export, tiny_dataset, tmp_path, capsys):
+    export_dir = random_export[3]
+    folder = tiny_dataset["root"] / "eval"
+    out = tmp_path / "pred.jsonl"
+    argv = ["--model-dir", str(export_dir), str(folder), "--format", "jsonl", "--top-n", "2", "--chars"]
+    assert main([*argv, "--output", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    assert [r["path"] for r in records] == paths
+    expected = PredictionModel(export_dir, num_beam_paths=2).predict(paths)
+    assert [r["text"] for r in records] == expected.texts
+    assert [[b["text"] for b in r["beams"]] for r in records] == expected.beam_texts
+    assert ["".join(c["unit"] for c in r["chars"]) for r in records] == expected.texts
+    assert all(0 <= c["x_start"] < c["x_end"] and 0 < c["prob"] <= 1 for r in records for c in r["chars"])
+
+    assert main(["--model-dir", str(export_dir), str(folder / "00000*.png"), "--chars"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(";")[0] for line in lines] == paths[:10]
+    first = records[0]
+    assert lines[0].split(";")[3].split() == [f"{c['prob']:.4f}" for c in first["chars"]]
+
+
+def test_pred_txt_beside_each_image_and_lexicon(random_export, tiny_dataset, tmp_path):
+    export_dir = random_export[3]
+    for source in sorted((tiny_dataset["root"] / "eval").glob("*.png"))[:3]:
+        shutil.copy(source, tmp_path / source.name)
+    images = sorted(tmp_path.glob("*.png"))
+    words = tmp_path / "words.txt"
+    words.write_text("bad cafe face fade bead deaf dab add bee\n")
+    assert main(["--model-dir", str(export_dir), str(tmp_path), "--format", "pred-txt", "--lexicon", str(words)]) == 0
+    expected = PredictionModel(export_dir, lexicon=str(words)).predict([str(p) for p in images])
+    assert [p.with_suffix(".pred.txt").read_text() for p in images] == [t + "\n" for t in expected.texts]
+
+
+def test_unmatched_glob_and_missing_lexicon_are_one_line_errors(random_export, tmp_path, capsys):
+    export_dir = str(random_export[3])
+    assert main(["--model-dir", export_dir, str(tmp_path / "*.png")]) == 1
+    assert "no image matches" in capsys.readouterr().err
+    assert main(["--model-dir", export_dir, "--lexicon", str(tmp_path / "w.txt"), str(tmp_path / "a.png")]) == 1
+    assert "lexicon file not found" in capsys.readouterr().err
+
+
+def test_json_mode_gives_one_document_and_quiet_mode_no_messages(random_export, tiny_dataset, tmp_path, capsys):
+    export_dir = str(random_export[3])
+    folder = tiny_dataset["root"] / "eval"
+    assert main(["--model-dir", export_dir, str(folder), "--top-n", "2", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    expected = PredictionModel(export_dir, num_beam_paths=2).predict(paths)
+    assert document["lines"] == 12 and [r["path"] for r in document["predictions"]] == paths
+    assert [r["text"] for r in document["predictions"]] == expected.texts
+    assert [[b["text"] for b in r["beams"]] for r in document["predictions"]] == expected.beam_texts
+    assert all("chars" not in r for r in document["predictions"])
+
+    out = tmp_path / "pred.jsonl"
+    assert main(["--model-dir", export_dir, str(folder), "--format", "jsonl", "--output", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == expected.texts
+
+
+def test_a_tab_separated_list_gives_its_image_paths(random_export, tiny_dataset, tmp_path, capsys):
+    from tf_crnn.data.formats.csv_rows import read_csv_rows
+
+    rows, _ = read_csv_rows(tiny_dataset["eval"], ";", "|")
+    listing = tmp_path / "lines.tsv"
+    listing.write_text("".join(f"{row.path}\t{row.text}\n" for row in rows[:3]), encoding="utf-8")
+    assert main(["--model-dir", str(random_export[3]), "--csv", str(listing)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit(";", 2)[0] for line in lines] == [row.path for row in rows[:3]]

@@ -1,0 +1,190 @@
+"""Where things are: the output folder of a training run and the folder of an export.
+
+The one place these names are spelled; README "What training writes" describes the same tree:
+
+```
+<output_model_dir>/
+  params.json, alphabet.json      the resolved config and the alphabet
+  preprocessed/                   kept rows ({train,eval}.csv) and dropped rows with reasons (*_dropped.tsv)
+  checkpoints/ckpt-N              every save_interval epochs and at the end (keep_max_models kept)
+  checkpoints/best/               the checkpoint with the best evaluation CER
+  export/<timestamp>/             SavedModels (an ExportLayout each)
+  predictions/epoch_NNN.csv       path;prediction for the evaluation set after each evaluation
+  predictions/final.csv           the same for the final model
+  training_state.json             epoch, best CER, learning rate, last figures
+  results.json                    final CER, WER, line accuracy, times, export paths
+  training_curves.png             loss, evaluation CER/WER and learning rate per epoch
+  tensorboard/                    TensorBoard event files
+  sacred/<run id>/                sacred's record of each run
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PARAMS_FILENAME = "params.json"
+ALPHABET_FILENAME = "alphabet.json"
+CHECKPOINTS_FOLDER = "checkpoints"
+BEST_FOLDER = "best"
+EXPORTS_FOLDER = "export"
+PREDICTIONS_FOLDER = "predictions"
+CURVES_FILENAME = "training_curves.png"
+SAVED_MODEL_FILENAME = "saved_model.pb"
+EXPORT_INFO_FILENAME = "export_info.json"
+MODEL_CARD_FILENAME = "MODEL_CARD.md"
+ONNX_FILENAME = "network.onnx"
+TFLITE_FILENAME = "network.tflite"
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder that holds a model's ``params.json`` and ``alphabet.json`` (an output or export folder)."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def params(self) -> Path:
+        return self.root / PARAMS_FILENAME
+
+    @property
+    def alphabet(self) -> Path:
+        return self.root / ALPHABET_FILENAME
+
+
+class OutputLayout(Folder):
+    """The files and folders of one training run's ``output_model_dir``."""
+
+    @property
+    def preprocessed(self) -> Path:
+        return self.root / "preprocessed"
+
+    def kept_rows(self, name: str) -> Path:
+        """The rows of the ``name`` data (train, eval) that passed the checks."""
+        return self.preprocessed / f"{name}.csv"
+
+    def dropped_rows(self, name: str) -> Path:
+        """The rows of the ``name`` data that were dropped, with their reasons."""
+        return self.preprocessed / f"{name}_dropped.tsv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS_FOLDER
+
+    @property
+    def best_checkpoints(self) -> Path:
+        return self.checkpoints / BEST_FOLDER
+
+    def checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"ckpt-{epoch}"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / EXPORTS_FOLDER
+
+    def export(self, name: str) -> Path:
+        return self.exports / name
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / PREDICTIONS_FOLDER
+
+    def epoch_predictions(self, epoch: int) -> Path:
+        """``predictions/epoch_NNN.csv``, ``epoch`` counted from 1."""
+        return self.predictions / f"epoch_{epoch:03d}.csv"
+
+    @property
+    def final_predictions(self) -> Path:
+        return self.predictions / "final.csv"
+
+    @property
+    def training_state(self) -> Path:
+        return self.root / "training_state.json"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.json"
+
+    @property
+    def curves(self) -> Path:
+        return self.root / CURVES_FILENAME
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def sacred(self) -> Path:
+        return self.root / "sacred"
+
+    @property
+    def has_checkpoints(self) -> bool:
+        return (self.checkpoints / "checkpoint").is_file()
+
+    @property
+    def has_exports(self) -> bool:
+        return self.exports.is_dir() and any(not p.name.startswith(".") for p in self.exports.iterdir())
+
+
+class ExportLayout(Folder):
+    """The files of one export folder: the SavedModel, what rebuilds it, its model card, conversions."""
+
+    @property
+    def saved_model(self) -> Path:
+        return self.root / SAVED_MODEL_FILENAME
+
+    @property
+    def is_export(self) -> bool:
+        return self.saved_model.is_file()
+
+    @property
+    def info(self) -> Path:
+        return self.root / EXPORT_INFO_FILENAME
+
+    @property
+    def model_card(self) -> Path:
+        return self.root / MODEL_CARD_FILENAME
+
+    @property
+    def onnx(self) -> Path:
+        return self.root / ONNX_FILENAME
+
+    @property
+    def tflite(self) -> Path:
+        return self.root / TFLITE_FILENAME
+
+
+def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
+    path = ExportLayout(export_dir).info
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def list_exports(folder: str | os.PathLike) -> list[Path]:
+    """Complete exports under ``folder`` (an output_model_dir or its ``export`` folder), oldest first."""
+    folder = Path(folder)
+    if (folder / EXPORTS_FOLDER).is_dir():
+        folder = folder / EXPORTS_FOLDER
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if not p.name.startswith(".") and ExportLayout(p).is_export]
+    return sorted(found, key=lambda p: p.name)
+
+
+def best_export(folder: str | os.PathLike) -> Path | None:
+    """The export with the lowest evaluation CER (the newest among equals), or the newest if none has one."""
+    exports = list_exports(folder)
+    if not exports:
+        return None
+
+    def cer(path: Path) -> float:
+        value = read_export_info(path).get("metrics", {}).get("cer")
+        return float("inf") if value is None else value
+
+    return min(reversed(exports), key=cer)

@@ -1,0 +1,102 @@
+"""One configuration resolution for every command: config files and ``field=value`` updates -> Params.
+
+``tf-crnn train``, ``python training.py``, ``tf-crnn grid`` and the fold trainer all resolve their
+configuration here, the same way:
+
+1. the defaults of :class:`~tf_crnn.params.params.Params`;
+2. each JSON config file in the order given, section by section (a file that sets
+   ``synthetic_data.n_train`` keeps the section's other entries);
+3. the ``field=value`` updates, which win over every file. A dotted field (``synthetic_data.n_train=50``)
+   changes one entry of a section. Values are JSON (``restore_model=true``, ``'input_shape=[48, 1024]'``)
+   or Python literals (``restore_model=True``); anything else is a string (``optimizer=rms``).
+
+The word ``with`` (sacred's syntax) may come before them and is ignored. The result is validated once,
+by Params; the sacred experiment receives the resolved values as its configuration.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tf_crnn.errors import ConfigError
+from tf_crnn.params.params import Params, load_config_file
+
+
+@dataclass
+class ConfigArguments:
+    """Config files and updates, as given on a command line."""
+
+    files: list[Path] = field(default_factory=list)
+    updates: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self) -> Params:
+        return resolve(self.files, self.updates)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: JSON, else a Python literal, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_arguments(arguments: Sequence[str]) -> ConfigArguments:
+    """Split ``[with] FILE.json ... field=value ...`` into files (which must exist) and nested updates."""
+    parsed = ConfigArguments()
+    for argument in arguments:
+        if argument == "with":
+            continue
+        name, equals, value = argument.partition("=")
+        if equals and name and not Path(argument).is_file():
+            _set_dotted(parsed.updates, name.strip(), parse_value(value))
+        elif Path(argument).is_file():
+            parsed.files.append(Path(argument))
+        else:
+            raise ConfigError(
+                f"config file not found: {argument} (after 'with' come JSON config files and field=value updates)"
+            )
+    return parsed
+
+
+def _set_dotted(updates: dict[str, Any], name: str, value: Any) -> None:
+    *sections, last = name.split(".")
+    target = updates
+    for section in sections:
+        target = target.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{name}: {section} is given a value and entries at once")
+    target[last] = value
+
+
+def merge(values: dict[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """``updates`` written into ``values``, section by section (a section's other entries stay)."""
+    for key, value in updates.items():
+        if isinstance(value, Mapping) and isinstance(values.get(key), dict):
+            merge(values[key], value)
+        else:
+            values[key] = value
+    return values
+
+
+def resolve(files: Sequence[str | os.PathLike] = (), updates: Mapping[str, Any] | None = None) -> Params:
+    """The Params of the defaults, then ``files`` in order, then ``updates``."""
+    values = Params().to_dict()
+    for config_file in files:
+        merge(values, load_config_file(config_file))
+    return Params.from_dict(merge(values, updates or {}))
+
+
+def resolve_arguments(arguments: Sequence[str]) -> Params:
+    """:func:`resolve` of a command line's ``[with] FILE.json ... field=value ...``."""
+    return parse_arguments(arguments).resolve()

@@ -1,0 +1,74 @@
+"""Evaluation of an export on labelled lines, for ``tf-crnn evaluate``.
+
+Transcribes every line of a labelled tf-crnn CSV (or TSV list, ``.gt.txt`` folder, TFRecord shards)
+with an exported model: CER, WER and line accuracy over the whole file, and one row per line (a
+pandas table) for analysis and the HTML report. References are normalised as the model's training
+labels were (the ``text`` section of the export's ``params.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from tf_crnn.data.formats.sources import detect_format, read_rows
+from tf_crnn.data.rows import raise_for_problems
+from tf_crnn.data.text import TextOptions
+from tf_crnn.errors import DataError
+from tf_crnn.layout import PARAMS_FILENAME
+from tf_crnn.metrics import TextMetrics, edit_distance
+from tf_crnn.serve.predictor import PredictionModel
+from tf_crnn.utils.progress import progress_bar
+
+
+def evaluate_csv(
+    csv_file: str,
+    model_dir: str,
+    batch_size: int = 32,
+    csv_delimiter: str = ";",
+    split_delimiter: str = "|",
+    progress: bool = True,
+    lexicon: str | None = None,
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Figures over the whole file, and a table of every line (path, reference, prediction, ...).
+
+    ``lexicon`` (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
+    """
+    model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
+    rows, problems = read_rows(
+        csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter
+    )
+    raise_for_problems(problems, f"unreadable rows in {csv_file}")
+    if not rows:
+        raise DataError(f"{csv_file}: the {'CSV file' if detect_format(csv_file) == 'csv' else 'input'} has no rows")
+    metrics = TextMetrics()
+    records = []
+    with progress_bar(total=len(rows), desc="evaluating", enabled=progress) as bar:
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            predictions = model.predict([row.path if row.image is None else row.image for row in chunk])
+            references = [row.text for row in chunk]
+            metrics.update(references, predictions.texts)
+            for row, (text, confidence) in zip(chunk, predictions):
+                records.append(
+                    {
+                        "path": row.path,
+                        "reference": row.text,
+                        "prediction": text,
+                        "confidence": confidence,
+                        "edit_distance": edit_distance(row.text, text),
+                    }
+                )
+            bar.update(len(chunk))
+    return metrics.result(), pd.DataFrame.from_records(records)
+
+
+def training_text_options(export_dir: Path) -> TextOptions:
+    """The label text options the export was trained with (the defaults for exports that predate them)."""
+    params_file = export_dir / PARAMS_FILENAME
+    if not params_file.is_file():
+        return TextOptions()
+    section = json.loads(params_file.read_text(encoding="utf-8")).get("text", {})
+    return TextOptions(**section)

@@ -1,0 +1,76 @@
+"""The model card stored with each export: what the model reads, how it was trained, how well it does.
+
+``export_info.json`` holds the figures for programs; ``MODEL_CARD.md`` is the same for people, with
+the pre- and post-processing that users of the bare network (ONNX, TFLite) must reproduce.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tf_crnn.utils.files import atomic_write_text
+
+
+def _figures(metrics: dict[str, Any]) -> str:
+    if not metrics:
+        return "No evaluation figures were given at export time."
+    rows = [
+        f"| {name} | {value:.2%} |" if isinstance(value, float) else f"| {name} | {value} |"
+        for name, value in metrics.items()
+    ]
+    return "| figure | value |\n| --- | --- |\n" + "\n".join(rows)
+
+
+def model_card_text(card: dict[str, Any]) -> str:
+    """Markdown for the card dictionary written to ``export_info.json``."""
+    datasets = card.get("datasets", {})
+    units = card.get("alphabet", [])
+    height, channels, reduction = card["input_height"], card["input_channels"], card["width_reduction"]
+    trained = ", ".join(f"`{Path(p).name}`" for p in datasets.get("train", [])) or "not recorded"
+    evaluated = ", ".join(f"`{Path(p).name}`" for p in datasets.get("eval", [])) or "not recorded"
+    return f"""# tf-crnn model card
+
+Exported {card["exported_at"]} by tf-crnn {card["tf_crnn_version"]} (TensorFlow {card["tensorflow_version"]}),
+epoch {card.get("epoch", "?")} ({card.get("reason", "export")}).
+
+## Data
+
+- Trained on: {trained}
+- Evaluated on: {evaluated}
+- Alphabet: {len(units)} units (+ the CTC blank, code 0, shown as `{card["blank_symbol"]}`):
+  {json.dumps("".join(units) if all(len(u) == 1 for u in units) else units, ensure_ascii=False)}
+
+## Evaluation
+
+{_figures(card.get("metrics", {}))}
+
+CER is the sum of edit distances over the sum of reference characters, over the whole evaluation set.
+
+## Input and output
+
+Lines of text, {channels} channel(s), resized to height {height} keeping their aspect ratio (lines wider than
+{card["max_width"]} px after resizing are shrunk to it). Signatures: {", ".join(card["signatures"])}
+(`saved_model_cli show --all --dir .`). A line's confidence is the product of its characters'
+probabilities; a character's probability is the highest probability its class reaches over the time
+steps that emitted it, and its position the columns those time steps cover in the original image.
+
+## Using the bare network (ONNX, TFLite, `network` signature)
+
+Pre-processing (the `preprocess` signature does exactly this):
+1. decode to {"grayscale" if channels == 1 else "RGB"} float32 in [0, 1] and invert it (`1 - x`: ink high, paper 0);
+2. resize to height {height} keeping the aspect ratio, width `w' = min({card["max_width"]}, round(w * {height} / h))`,
+   bilinear with antialiasing (`tf.image.resize(..., antialias=True)`), clip to [0, 1];
+3. pad with zeros on the right to a multiple of {reduction} px (and to the batch's widest line); pass `widths` = w'.
+
+Post-processing: logits [B, T, classes]; line i has `ceil(w'_i / {reduction})` valid time steps. Greedy decoding:
+argmax per time step, merge repeats, drop class 0 (blank); class k >= 1 is alphabet unit k - 1 above.
+Time step t covers resized columns [{reduction}t, {reduction}(t + 1)), i.e. original columns times w / w'.
+"""
+
+
+def write_model_card(path: Path, card: dict[str, Any]) -> Path:
+    """Write the card as Markdown to ``path`` (an export's ``MODEL_CARD.md``)."""
+    atomic_write_text(path, model_card_text(card))
+    return path

@@ -1,0 +1,96 @@
+"""Reading inputs and writing predictions for ``tf-crnn predict``.
+
+Inputs are image files, folders (their PNG/JPEG/BMP/GIF files), glob patterns (quoted, ``**``
+allowed) and/or the image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a
+``.gt.txt`` folder, as training reads them). Output formats:
+
+* ``csv`` (default): ``path;text;confidence`` lines, plus ``beam_i;log_prob_i`` pairs with ``--top-n``
+  and a space-separated ``char_probs`` column with ``--chars``;
+* ``jsonl``: one JSON object per line with the same fields, characters with their positions;
+* ``pred-txt``: the transcription in ``<image>.pred.txt`` beside each image.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from tf_crnn.data.formats.sources import detect_format, read_rows
+from tf_crnn.data.rows import raise_for_problems
+from tf_crnn.errors import TfCrnnError
+from tf_crnn.serve.predictions import LinePrediction
+from tf_crnn.utils.files import atomic_write_text
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+
+
+def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, split_delimiter: str) -> list[str]:
+    """Expand files, folders and glob patterns (in the given order), then the image paths of a labelled
+    list (``csv_file``: a tf-crnn CSV, a ``path<TAB>text`` list or a folder of ``.gt.txt`` lines)."""
+    paths: list[str] = []
+    for item in inputs:
+        if os.path.isdir(item):
+            paths += sorted(str(p) for p in Path(item).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif glob.has_magic(item):
+            matches = sorted(p for p in glob.glob(item, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+            if not matches:
+                raise TfCrnnError(f"no image matches {item!r}")
+            paths += matches
+        else:
+            paths.append(item)
+    if csv_file:
+        if detect_format(csv_file) == "tfrecord":
+            raise TfCrnnError(f"{csv_file}: TFRecord shards hold images, not paths: use tf-crnn evaluate")
+        rows, problems = read_rows(csv_file, csv_delimiter=csv_delimiter, split_delimiter=split_delimiter)
+        raise_for_problems(problems, f"unreadable rows in {csv_file}")
+        paths += [row.path for row in rows]
+    return paths
+
+
+def line_record(path: str, line: LinePrediction, beams: bool = True, chars: bool = True) -> dict:
+    """One prediction as JSON-ready values; ``beams``/``chars`` include those when the prediction has them."""
+    record: dict = {"path": path, "text": line.text, "confidence": round(line.confidence, 6)}
+    if beams and line.beams is not None:
+        record["beams"] = [{"text": text, "log_prob": round(score, 4)} for text, score in line.beams]
+    if chars and line.chars is not None:
+        record["chars"] = [
+            {
+                "unit": c.unit,
+                "prob": round(c.probability, 4),
+                "x_start": round(c.x_start, 1),
+                "x_end": round(c.x_end, 1),
+            }
+            for c in line.chars
+        ]
+    return record
+
+
+def csv_line(path: str, line: LinePrediction, delimiter: str, top_n: bool, chars: bool) -> str:
+    fields = [path, line.text, f"{line.confidence:.4f}"]
+    if top_n and line.beams is not None:
+        for text, score in line.beams:
+            fields += [text, f"{score:.4f}"]
+    if chars and line.chars is not None:
+        fields.append(" ".join(f"{c.probability:.4f}" for c in line.chars))
+    return delimiter.join(fields)
+
+
+def write_predictions(
+    lines: Iterable[tuple[str, LinePrediction]],
+    out: TextIO | None,
+    output_format: str,
+    delimiter: str = ";",
+    top_n: bool = False,
+    chars: bool = False,
+) -> None:
+    for path, line in lines:
+        if output_format == "pred-txt":
+            atomic_write_text(Path(path).with_suffix(".pred.txt"), line.text + "\n")
+        elif output_format == "jsonl":
+            out.write(json.dumps(line_record(path, line, top_n, chars), ensure_ascii=False) + "\n")
+        else:
+            out.write(csv_line(path, line, delimiter, top_n, chars) + "\n")
