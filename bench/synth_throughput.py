@@ -56,7 +56,7 @@ def main() -> None:
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     batch = params.train_batch_size
 
-    generator = LineGenerator.from_config(params.synthetic_data, alphabet.alphabet_units, params.max_chars_per_string)
+    generator = LineGenerator.from_config(params.synthetic_data, alphabet.alphabet_units, params.max_label_units)
     generator.line(0, 0)  # fonts and word lists loaded
     widths = []
     render_seconds = timed(lambda: widths.extend(generator.line(1, i)[0].shape[1] for i in range(args.lines)))

@@ -8,7 +8,7 @@ The one place these names are spelled; README "What training writes" describes t
   preprocessed/                   kept rows ({train,eval}.csv) and dropped rows with reasons (*_dropped.tsv)
   checkpoints/ckpt-N              every save_interval epochs and at the end (keep_max_models kept)
   checkpoints/best/               the checkpoint with the best evaluation CER
-  export/<timestamp>/             SavedModels (an ExportLayout each)
+  export/<timestamp>/             SavedModels (an ExportLayout each): the keep_max_exports newest and the best
   predictions/epoch_NNN.csv       path;prediction for the evaluation set after each evaluation
   predictions/final.csv           the same for the final model
   training_state.json             epoch, best CER, learning rate, last figures

@@ -8,6 +8,7 @@ import tomllib
 
 from tests.conftest import REPO
 from tf_crnn.cli import COMMANDS, main
+from tf_crnn.errors import DataError
 
 NAMES = ["train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid"]
 
@@ -44,9 +45,9 @@ def test_each_subcommand_help_shows_real_examples(command, capsys):
     assert "--quiet" in help_text and "--json" in help_text
 
 
-def test_a_user_error_is_one_line_and_status_1(tmp_path):
+def test_a_user_error_is_one_line_with_the_status_of_its_kind(tmp_path):
     result = run_cli("plot", str(tmp_path / "no_run"))
-    assert result.returncode == 1
+    assert result.returncode == DataError.exit_status
     assert result.stderr == f"tf-crnn plot: error: {tmp_path / 'no_run'}: no such folder\n"
     assert result.stdout == ""
 

@@ -6,6 +6,7 @@ from PIL import Image
 
 from tests.conftest import tiny_params
 from tf_crnn.cli import main
+from tf_crnn.errors import ConfigError
 
 
 def write_config(tmp_path, tiny_dataset):
@@ -45,13 +46,13 @@ def test_the_module_entry_point_is_the_same_command(tmp_path, tiny_dataset, caps
 def test_mistakes_are_one_line_errors(tmp_path, tiny_dataset, capsys):
     config = write_config(tmp_path, tiny_dataset)
     out = str(tmp_path / "grid.png")
-    assert main(["grid", str(config), "augmentation.blurr=1", "--out", out]) == 1
+    assert main(["grid", str(config), "augmentation.blurr=1", "--out", out]) == ConfigError.exit_status
     err = capsys.readouterr().err
     assert err.endswith("unknown configuration field(s): 'augmentation.blurr' (did you mean 'augmentation.blur'?)\n")
     assert len(err.splitlines()) == 1
-    assert main(["grid", str(tmp_path / "missing.json"), "--out", out]) == 1
+    assert main(["grid", str(tmp_path / "missing.json"), "--out", out]) == ConfigError.exit_status
     assert "config file not found" in capsys.readouterr().err
-    assert main(["grid", "n_epochs=2", "--out", out]) == 1  # the default config has no training lines
+    assert main(["grid", "n_epochs=2", "--out", out]) == ConfigError.exit_status  # no training lines
     assert (
         capsys.readouterr().err
         == "tf-crnn grid: error: csv_files_train is empty: there are no training lines to show\n"

@@ -4,6 +4,7 @@ import json
 
 from tf_crnn.cli import build_parser, main
 from tf_crnn.cli.common import parse
+from tf_crnn.errors import ConfigError
 
 
 def test_json_mode_prints_only_the_results_document(cli_trained_run):
@@ -24,12 +25,12 @@ def test_output_options_may_follow_the_config():
 
 
 def test_user_errors_are_one_line_without_training(tmp_path, capsys):
-    assert main(["train", str(tmp_path / "nope.json"), "n_epochs=1"]) == 1
+    assert main(["train", str(tmp_path / "nope.json"), "n_epochs=1"]) == ConfigError.exit_status
     assert (
         capsys.readouterr().err == f"tf-crnn train: error: config file not found: {tmp_path / 'nope.json'} "
         "(after 'with' come JSON config files and field=value updates)\n"
     )
-    assert main(["train", "n_epoch=3", "--quiet"]) == 1
+    assert main(["train", "n_epoch=3", "--quiet"]) == ConfigError.exit_status
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("unknown configuration field(s): 'n_epoch' (did you mean 'n_epochs'?)")
 

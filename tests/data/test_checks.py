@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,6 +10,7 @@ from tf_crnn.data.checks import preprocess_csv
 from tf_crnn.errors import DataError
 from tf_crnn.geometry import available_time_steps
 from tf_crnn.geometry import needed_time_steps as required_time_steps
+from tf_crnn.params.params import Params
 
 ALPHABET = Alphabet(lookup={u: i + 1 for i, u in enumerate("abcdel ")})
 
@@ -126,3 +129,37 @@ def test_historical_lines_with_their_own_alphabet(tmp_path):
     data = preprocess_csv(str(EARLY_PRINTED), params, Alphabet(tmp_path / "alphabet.json"), "early")
     assert len(data) + sum(data.dropped.values()) == 840
     assert len(data) > 800
+
+
+def test_evaluation_rows_keep_lines_ctc_cannot_align_so_every_line_counts(tmp_path, caplog):
+    image = tmp_path / "narrow.png"
+    Image.new("L", (16, 16), 255).save(image)  # 4 time steps at height 16
+    csv = tmp_path / "eval.csv"
+    csv.write_text(f"{image};|a|b|c|d|e|f|\n{image};|a|b|\n", encoding="utf-8")
+    params = tiny_params(tmp_path)
+    alphabet = Alphabet(lookup={u: i + 1 for i, u in enumerate("abcdef")})
+    assert len(preprocess_csv(str(csv), params, alphabet, "train")) == 1
+    with caplog.at_level(logging.WARNING):
+        evaluation = preprocess_csv(str(csv), params, alphabet, "eval", for_training=False)
+    assert len(evaluation) == 2 and "1 lines kept for evaluation although too few CTC time steps" in caplog.text
+
+
+def test_images_too_small_for_a_line_are_dropped_from_training_and_counted(tmp_path, caplog):
+    Image.new("L", (1, 1), 255).save(tmp_path / "dot.png")
+    Image.new("L", (64, 16), 255).save(tmp_path / "line.png")
+    csv = tmp_path / "train.csv"
+    csv.write_text("dot.png;|a|b|\nline.png;|a|b|\n", encoding="utf-8")
+    alphabet = Alphabet(lookup={"a": 1, "b": 2})
+    with caplog.at_level(logging.WARNING):
+        data = preprocess_csv(str(csv), tiny_params(tmp_path), alphabet, "train")
+    assert [row.line for row in data.rows] == [2]
+    assert data.dropped == {"images too small for a line of text (a crop gone wrong?)": 1}
+    assert "1 rows dropped: images too small for a line of text" in caplog.text
+    dropped = (tmp_path / "output" / "preprocessed" / "train_dropped.tsv").read_text()
+    assert dropped == f"{csv}:1\tthe image is 1x1 px\n"
+
+
+def test_the_label_length_limit_follows_the_input_width_by_default(tmp_path):
+    params = Params(input_shape=(32, 1600))
+    assert params.max_chars_per_string == 0 and params.max_label_units == params.max_time_steps == 400
+    assert Params(input_shape=(32, 1600), max_chars_per_string=100).max_label_units == 100

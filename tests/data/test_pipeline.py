@@ -216,3 +216,17 @@ def test_rgba_and_palette_images_decode(tmp_path):
     palette.save(tmp_path / "p.png")
     for name in ("a.png", "p.png"):
         assert decode_image(tf.io.read_file(str(tmp_path / name)), 1).shape == (5, 9, 1)
+
+
+def test_transparent_pixels_are_laid_onto_white_paper():
+    """A PNG whose ink is only in its alpha channel (colour all black) reads as ink on paper."""
+    ink = np.zeros((6, 10), np.uint8)
+    ink[2:4, 3:7] = 255
+    transparent = np.zeros((6, 10, 4), np.uint8)
+    transparent[..., 3] = ink
+    on_white = 255 - ink
+    for channels in (1, 3):
+        expected = decode_image(png_bytes(on_white), channels).numpy()
+        np.testing.assert_allclose(decode_image(png_bytes(transparent), channels).numpy(), expected, atol=1e-6)
+    gray_alpha = np.stack([np.zeros_like(ink), ink], axis=-1)
+    np.testing.assert_allclose(decode_image(png_bytes(gray_alpha), 1).numpy(), decode_image(png_bytes(on_white), 1))

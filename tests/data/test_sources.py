@@ -1,5 +1,6 @@
 """Every input format gives the same rows (tf_crnn.io.rows and the readers behind it)."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,15 @@ def test_real_books_gt_folders_and_tsv_match_the_csv():
 def test_paths_resolve_against_the_list_folder(format_lines):
     rows, _ = read_rows(format_lines["tsv"])
     assert Path(rows[0].path) == (format_lines["folder"] / "0000.nrm.png").resolve()
+
+
+def test_images_without_a_transcription_are_counted(format_lines, tmp_path, caplog):
+    import shutil
+
+    folder = tmp_path / "book"
+    shutil.copytree(format_lines["folder"], folder)
+    extra = next(folder.rglob("*.png"))
+    shutil.copy(extra, extra.with_name("lonely.png"))
+    with caplog.at_level(logging.WARNING):
+        rows, _ = read_rows(folder)
+    assert len(rows) == 6 and "1 image(s) without a .gt.txt transcription beside them are not used" in caplog.text

@@ -360,7 +360,7 @@ def test_split_sizes_are_checked_against_the_published_ones_by_default(
 ) -> None:
     archives = write_archives(tmp_path / "downloads", iam_archives())
     code, log = run_main(["--archives-dir", str(archives), "--output-dir", str(tmp_path / "iam")], {}, capsys)
-    assert code == 1
+    assert code == DataError.exit_status
     assert "train 4 instead of 6161" in log and "test 1 instead of 1861" in log
     assert "--expected-counts none" in log
     assert not (tmp_path / "iam" / "lines").exists()
@@ -370,7 +370,7 @@ def test_missing_split_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     two_lists = iam_archives(split_names=["trainset.txt", "validationset1.txt"])
     archives = write_archives(tmp_path / "downloads", two_lists)
     code, log = run_main(["--archives-dir", str(archives), "--output-dir", str(tmp_path / "iam")], {}, capsys)
-    assert code == 1
+    assert code == DataError.exit_status
     assert "has no validationset2.txt, testset.txt" in log and "largeWriterIndependent" in log
 
 
@@ -444,7 +444,7 @@ def test_damaged_archive_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtu
         {},
         capsys,
     )
-    assert code == 1
+    assert code == DataError.exit_status
     assert "lines.tgz is damaged" in log and "delete it" in log
 
 
@@ -458,7 +458,7 @@ def test_malicious_archive_from_the_server_is_refused(
         code, log = run_main(
             ["--output-dir", str(output), "--expected-counts", "none", *running.args()], GOOD_ENV, capsys
         )
-    assert code == 1
+    assert code == DataError.exit_status
     assert "refused, nothing was extracted" in log and "'../../evil.txt'" in log
     assert not list(tmp_path.rglob("evil.txt"))
     assert not (output / "lines").exists() or not any(p.is_file() for p in (output / "lines").rglob("*"))

@@ -81,7 +81,7 @@ def test_synthetic_data_validation():
 def test_invalid_json_config(tmp_path):
     path = tmp_path / "c.json"
     path.write_text('{"n_epochs": 3,}')
-    with pytest.raises(ConfigError, match="c.json:1: not valid JSON"):
+    with pytest.raises(ConfigError, match="c.json:1:16: not valid JSON"):
         Params.from_json_file(path)
 
 

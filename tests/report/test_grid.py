@@ -54,7 +54,7 @@ def test_synthetic_lines_on_the_fly_are_those_training_renders(tmp_path, tiny_da
     synthetic = SyntheticData(n_train=100, n_eval=1, seed=7, max_words=2, max_chars=8, on_the_fly=True)
     params = tiny_params(tmp_path, lookup_alphabet_file=str(tiny_dataset["alphabet"]), synthetic_data=synthetic)
     labels, lines = training_sample(params, 2, seed=1)  # lines 2 and 3 of the training stream
-    generator = LineGenerator.from_config(synthetic, list("0123456789abcdef "), params.max_chars_per_string)
+    generator = LineGenerator.from_config(synthetic, list("0123456789abcdef "), params.max_label_units)
     assert labels == ["".join(generator.line(7, index)[1]) for index in (2, 3)]
     first = model_inputs(params, lines, augment=False)[0]
     image = Image.fromarray(generator.line(7, 2)[0])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tf_crnn.cli import main
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import ModelError, TfCrnnError
 from tf_crnn.layout import list_exports, read_export_info
 from tf_crnn.serve.checkpoint_export import find_checkpoint
 from tf_crnn.serve.predictor import PredictionModel
@@ -47,7 +47,8 @@ def test_wrong_uses_are_explained(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", "--model-dir", str(tmp_path)])
     assert "give --checkpoint, --onnx, --tflite and/or --upgrade" in capsys.readouterr().err
-    assert main(["export", "--model-dir", str(tmp_path), "--checkpoint", "latest", "--saved-model", "x"]) == 1
+    export = ["export", "--model-dir", str(tmp_path), "--checkpoint", "latest", "--saved-model", "x"]
+    assert main(export) == ModelError.exit_status
     assert capsys.readouterr().err == (
         f"tf-crnn export: error: {tmp_path / 'checkpoints'}: no latest checkpoint; "
         "--model-dir must be the output_model_dir of a training run\n"

@@ -148,3 +148,13 @@ def test_an_exporter_writes_the_weights_the_model_has_at_each_write(tiny_dataset
         network = tf.saved_model.load(str(export_dir)).signatures["network"]
         np.testing.assert_allclose(network(**inputs)["logits"].numpy(), expected, atol=1e-5)
     assert not np.allclose(before, after)
+
+
+def test_a_bad_image_fails_its_request_and_the_model_keeps_serving(random_model, tiny_dataset):
+    """What TF Serving does with an undecodable image: an INVALID_ARGUMENT error for that request only."""
+    export_dir = random_model[3]
+    serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    good = next((tiny_dataset["root"] / "eval").glob("*.png")).read_bytes()
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        serving(images=tf.constant([good, b"not an image"]))
+    assert serving(images=tf.constant([good]))["texts"].shape == (1,)

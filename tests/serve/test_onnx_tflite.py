@@ -9,7 +9,7 @@ import tensorflow as tf
 from tests.conftest import export_random_model
 from tf_crnn.cli import main as cli_main
 from tf_crnn.data.features import IMAGES, WIDTHS
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import ModelError, TfCrnnError
 from tf_crnn.serve.onnx_tflite import greedy_texts, load_network, to_onnx, to_tflite
 from tf_crnn.serve.predictor import PredictionModel
 
@@ -89,7 +89,7 @@ def test_command_line_writes_into_the_export_and_explains_errors(random_export, 
     export_dir = Path(random_export[3])
     assert main(["--model-dir", str(export_dir), "--onnx", str(tmp_path / "n.onnx")]) == 0
     assert (tmp_path / "n.onnx").stat().st_size > 1000
-    assert main(["--model-dir", str(tmp_path / "nothing"), "--tflite"]) == 1
+    assert main(["--model-dir", str(tmp_path / "nothing"), "--tflite"]) == ModelError.exit_status
     assert "no exported model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--model-dir", str(export_dir)])

@@ -42,7 +42,7 @@ def test_errors_users_can_act_on(exported, tmp_path):
     output, _ = exported
     with pytest.raises(TfCrnnError, match="no exported model"):
         PredictionModel(tmp_path)
-    with pytest.raises(TfCrnnError, match="not found: .*nope.png"):
+    with pytest.raises(TfCrnnError, match="could not be read: .*nope.png: image file not found"):
         PredictionModel(output).predict([str(tmp_path / "nope.png")])
     with pytest.raises(TfCrnnError, match="must be uint8"):
         PredictionModel(output).predict(np.zeros((4, 4), np.float32))

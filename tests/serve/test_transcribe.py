@@ -1,7 +1,10 @@
 import json
 import shutil
 
+import pytest
+
 from tf_crnn.cli import main as cli_main
+from tf_crnn.errors import PARTIAL_STATUS, DataError
 from tf_crnn.serve.predictor import PredictionModel
 
 
@@ -25,9 +28,10 @@ def test_images_and_csv_to_path_text_confidence(random_export, tiny_dataset, tmp
     assert len(out.read_text().splitlines()) == 12
 
 
-def test_missing_image_is_a_one_line_error(random_export, tmp_path, capsys):
-    assert main(["--model-dir", str(random_export[3]), str(tmp_path / "nope.png")]) == 1
-    assert "not found" in capsys.readouterr().err
+def test_missing_image_is_reported_and_counted(random_export, tmp_path, capsys):
+    assert main(["--model-dir", str(random_export[3]), str(tmp_path / "nope.png")]) == PARTIAL_STATUS
+    captured = capsys.readouterr()
+    assert "not found" in captured.err and captured.out == f"{tmp_path / 'nope.png'};;;error: image file not found\n"
 
 
 def test_folder_glob_jsonl_with_top_n_and_characters(random_export, tiny_dataset, tmp_path, capsys):
@@ -66,9 +70,10 @@ def test_pred_txt_beside_each_image_and_lexicon(random_export, tiny_dataset, tmp
 
 def test_unmatched_glob_and_missing_lexicon_are_one_line_errors(random_export, tmp_path, capsys):
     export_dir = str(random_export[3])
-    assert main(["--model-dir", export_dir, str(tmp_path / "*.png")]) == 1
+    assert main(["--model-dir", export_dir, str(tmp_path / "*.png")]) == DataError.exit_status
     assert "no image matches" in capsys.readouterr().err
-    assert main(["--model-dir", export_dir, "--lexicon", str(tmp_path / "w.txt"), str(tmp_path / "a.png")]) == 1
+    lexicon = ["--lexicon", str(tmp_path / "w.txt"), str(tmp_path / "a.png")]
+    assert main(["--model-dir", export_dir, *lexicon]) == DataError.exit_status
     assert "lexicon file not found" in capsys.readouterr().err
 
 
@@ -100,3 +105,24 @@ def test_a_tab_separated_list_gives_its_image_paths(random_export, tiny_dataset,
     assert main(["--model-dir", str(random_export[3]), "--csv", str(listing)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.rsplit(";", 2)[0] for line in lines] == [row.path for row in rows[:3]]
+
+
+def test_an_interrupted_run_resumes_where_it_stopped_and_output_is_never_overwritten(
+    random_export, tiny_dataset, tmp_path, capsys
+):
+    export_dir = str(random_export[3])
+    folder = tiny_dataset["root"] / "eval"
+    out = tmp_path / "pred.csv"
+    assert main(["--model-dir", export_dir, str(folder), "--output", str(out)]) == 0
+    complete = out.read_text().splitlines()
+    out.write_text("\n".join(complete[:5]) + "\n" + complete[5][:7])  # killed while writing line 6
+    with pytest.raises(SystemExit) as refused:
+        main(["--model-dir", export_dir, str(folder), "--output", str(out)])
+    assert refused.value.code == 2 and "add --resume to continue it, or --overwrite" in capsys.readouterr().err
+    assert main(["--model-dir", export_dir, str(folder), "--output", str(out), "--resume", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["resumed"], document["transcribed"]) == (5, len(complete) - 5)
+    resumed = [line for line in out.read_text().splitlines() if line.count(";") >= 2]
+    assert sorted(resumed) == sorted(complete)
+    assert main(["--model-dir", export_dir, str(folder), "--output", str(out), "--overwrite"]) == 0
+    assert out.read_text().splitlines() == complete

@@ -10,6 +10,7 @@ from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.checks import preprocess_csv
 from tf_crnn.data.formats.csv_rows import read_csv_rows
 from tf_crnn.data.pipeline import dataset_generator
+from tf_crnn.errors import AlphabetError, ConfigError
 from tf_crnn.synth import EVAL_SEED_OFFSET, LineGenerator, generate_dataset
 
 UNITS = list("abcXYZ019.,- ")
@@ -58,8 +59,9 @@ def test_command_line_writes_reproducible_train_and_eval_splits(tmp_path, capsys
     evaluation, _ = read_csv_rows(tmp_path / "out" / "eval.csv")
     assert len(train) == 3 and len(evaluation) == 2
     assert evaluation[0].units == tuple(LineGenerator(UNITS).line(2 + EVAL_SEED_OFFSET, 0)[1])
-    assert synth_main(["--n", "3", "--out", str(tmp_path), "--alphabet", str(tmp_path / "missing.json")]) == 1
+    missing = str(tmp_path / "missing.json")
+    assert synth_main(["--n", "3", "--out", str(tmp_path), "--alphabet", missing]) == AlphabetError.exit_status
     assert "alphabet lookup file not found" in capsys.readouterr().err
     argv = ["--n", "1", "--out", str(tmp_path), "--alphabet", str(alphabet), "--font-dir", str(tmp_path / "none")]
-    assert synth_main(argv) == 1
+    assert synth_main(argv) == ConfigError.exit_status
     assert "font folder" in capsys.readouterr().err

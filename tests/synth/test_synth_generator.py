@@ -37,7 +37,7 @@ def test_the_synthetic_data_section_validates_and_maps_to_the_generator():
         max_chars_per_string=30,
         synthetic_data={"n_train": 10, "n_eval": 2, "max_chars": 64, "binarize": 1, "font_sizes": [24, 30]},
     )
-    options = generator_options(params.synthetic_data, params.max_chars_per_string)
+    options = generator_options(params.synthetic_data, params.max_label_units)
     assert options["max_chars"] == 30 and options["binarize"] == 1.0 and options["sizes"] == (24, 30)
     assert Params.from_dict(params.to_dict()) == params
     for section, message in [

@@ -21,7 +21,7 @@ import tensorflow as tf
 from tests.conftest import REPO, tiny_params
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.checks import PreparedData
-from tf_crnn.errors import ConfigError, DataError
+from tf_crnn.errors import ConfigError, DataError, TrainingError
 from tf_crnn.params.params import Params
 from tf_crnn.train.distribute import cluster_role, is_chief, scaled_learning_rate, shard_input
 
@@ -310,7 +310,8 @@ def test_a_setup_error_on_one_worker_stops_every_worker_with_one_line(tiny_exper
         for i in range(2)
     ]
     logs = [tmp_path / f"worker{i}.log" for i in range(2)]
-    assert run_bounded(commands, envs, logs) == [1, 1], "\n\n".join(tail(log) for log in logs)
+    statuses = [TrainingError.exit_status, DataError.exit_status]  # the chief stops because the worker did
+    assert run_bounded(commands, envs, logs) == statuses, "\n\n".join(tail(log) for log in logs)
     chief_log, worker_log = (log.read_text() for log in logs)
     assert "another worker failed while checking the data; its log says why" in chief_log
     assert f"CSV file(s) not found: {tmp_path / 'missing.csv'}" in worker_log

@@ -45,3 +45,22 @@ def test_resolve_params_merges_files_then_updates_like_sacred(tmp_path):
     assert (params.synthetic_data.n_train, params.synthetic_data.seed) == (10, 9)  # the update wins, n_train stays
     with pytest.raises(ConfigError, match="config file not found: print_config"):
         resolve_arguments(["print_config", str(first)])  # a sacred command is the command line's, not the config's
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch):
+    import tempfile
+
+    from tf_crnn.errors import StorageError
+    from tf_crnn.train.experiment import writable_folder
+
+    assert writable_folder(tmp_path / "out" / "sacred").is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="file is a file, not a folder; choose another output_model_dir"):
+        writable_folder(tmp_path / "file" / "sacred")
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    with pytest.raises(StorageError, match=r"cannot write into .*locked \(Permission denied\); fix its permissions"):
+        writable_folder(tmp_path / "locked")

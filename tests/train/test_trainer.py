@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_params
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.pipeline import images_from_bytes
+from tf_crnn.errors import TfCrnnError
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.model.training import get_model_train
 from tf_crnn.params.params import Params
@@ -85,12 +86,10 @@ def test_restore_continues_epoch_counter_and_optimizer_state(tiny_experiment):
 
 
 def refused(params: Params, caplog, **updates) -> str:
-    """Run expecting a user error: exit status 1 and one logged line saying why."""
-    caplog.clear()
-    with pytest.raises(SystemExit) as exit_info:
+    """Run expecting a user error: the experiment raises it (the command line prints it as one line)."""
+    with pytest.raises(TfCrnnError) as error:
         run_experiment(params, **updates)
-    assert exit_info.value.code == 1
-    return caplog.text
+    return str(error.value)
 
 
 def test_restore_refuses_changed_architecture_or_alphabet(tiny_experiment, tmp_path, caplog):
@@ -158,3 +157,18 @@ def test_ctrl_c_saves_a_checkpoint_that_restore_continues_from(tiny_experiment, 
     assert int(state.epoch.numpy()) >= 1
     result = run_experiment(params, n_epochs=int(state.epoch.numpy()) + 1, restore_model=True).result
     assert result["epochs"] == int(state.epoch.numpy()) + 1
+
+
+def test_exports_are_bounded_and_the_best_one_is_never_removed(tmp_path):
+    from tf_crnn.layout import OutputLayout, list_exports
+    from tf_crnn.train.trainer import RunExporter
+
+    layout = OutputLayout(tmp_path / "output")
+    for name, cer in (("20260101-000001", 0.1), ("20260101-000002", 0.4), ("20260101-000003", 0.3),
+                      ("20260101-000004", 0.5), ("20260101-000005", 0.6)):  # fmt: skip
+        export = layout.export(name)
+        export.mkdir(parents=True)
+        (export / "saved_model.pb").write_bytes(b"")
+        (export / "export_info.json").write_text(json.dumps({"metrics": {"cer": cer}}))
+    RunExporter(None, tiny_params(tmp_path, keep_max_exports=2), None, layout).prune()
+    assert [p.name for p in list_exports(layout.root)] == ["20260101-000001", "20260101-000004", "20260101-000005"]

@@ -14,12 +14,13 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import INTERNAL_STATUS, INTERRUPTED_STATUS, StorageError, TfCrnnError
 from tf_crnn.utils import progress
 
 
@@ -45,6 +46,7 @@ def output_options() -> argparse.ArgumentParser:
     choice.add_argument(
         "--json", action="store_true", help="print one JSON document with the results on stdout (logs: stderr)"
     )
+    group.add_argument("--debug", action="store_true", help="show the traceback of a failure (for bug reports)")
     return parent
 
 
@@ -128,7 +130,8 @@ def _filled(parser: argparse.ArgumentParser, command: ModuleType) -> argparse.Ar
 
 
 def execute(args: argparse.Namespace) -> int:
-    """Run the chosen command: 0 on success; one ``PROG: error: ...`` line and status 1 on a user error.
+    """Run the chosen command: its outcome's status on success; on a failure, one ``PROG: error: ...`` line
+    and the status of its class (:mod:`tf_crnn.errors`), the traceback only with ``--debug``.
 
     With ``--json`` anything a library prints goes to stderr, so stdout holds the one JSON document.
     """
@@ -140,19 +143,42 @@ def execute(args: argparse.Namespace) -> int:
             outcome = command.run(args)
     except UsageError as error:
         parser.error(str(error))
-    except (TfCrnnError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         hint = getattr(command, "INTERRUPTED_HINT", "")
         print(f"{parser.prog}: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
-        return 130
+        return INTERRUPTED_STATUS
+    except Exception as error:  # noqa: BLE001 - every failure ends in one line and a status
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        print(f"{parser.prog}: error: {failure_message(error)}", file=sys.stderr)
+        return failure_status(error)
     if args.json:
         print(json.dumps(outcome.document, ensure_ascii=False, indent=2), file=stdout)
     else:
         for line in outcome.lines:
             print(line, file=stdout)
     return outcome.code
+
+
+def failure_status(error: BaseException) -> int:
+    """The exit status of a failure: its class's (:mod:`tf_crnn.errors`), 8 for files, 70 for a bug."""
+    if isinstance(error, TfCrnnError):
+        return error.exit_status
+    if isinstance(error, OSError):
+        return StorageError.exit_status
+    return INTERNAL_STATUS
+
+
+def failure_message(error: BaseException) -> str:
+    """What to print after ``error:``: the message of an expected failure; for a file error, the file and
+    the reason; for a bug, its type and first line, and how to report it."""
+    if isinstance(error, TfCrnnError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"internal error ({type(error).__name__}: {first}); run again with --debug and report the traceback"
 
 
 def run_command(

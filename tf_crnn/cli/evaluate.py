@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
 
 NAME = "evaluate"
+LOGGER = logging.getLogger(__name__)
 HELP = "CER, WER and line accuracy of an exported model on a labelled CSV, and an HTML report"
 DESCRIPTION = (
     "Transcribe every line of a labelled tf-crnn CSV with an exported model and give CER, WER and line "
@@ -54,6 +56,13 @@ def run(args: argparse.Namespace) -> Outcome:
         f"{figures['lines']} lines: CER {figures['cer']:.2%}  WER {figures['wer']:.2%}  "
         f"line accuracy {figures['line_accuracy']:.2%}"
     ]
+    unseen = figures["unseen_units"]
+    if unseen["units"]:
+        shown = ", ".join(f"{unit!r} ({n}x)" for unit, n in list(unseen["units"].items())[:10])
+        lines.append(
+            f"{unseen['characters']} reference characters are units the model's alphabet lacks, so it can never "
+            f"read them ({unseen['share_of_char_errors']:.0%} of the character errors): {shown}"
+        )
     if args.output:
         from tf_crnn.utils.files import atomic_write_text
 
@@ -63,7 +72,18 @@ def run(args: argparse.Namespace) -> Outcome:
     if args.report:
         document["report"] = str(_write_report(args, table))
         lines.append(f"report: {document['report']}")
-    return Outcome(document, lines)
+    unreadable = table[table["error"] != ""]
+    if unreadable.empty:
+        return Outcome(document, lines)
+    from tf_crnn.errors import PARTIAL_STATUS
+
+    for row in unreadable.head(20).itertuples():
+        LOGGER.warning("%s: %s", row.path, row.error)
+    LOGGER.warning(
+        "%d of %d lines could not be read: they count as empty transcriptions in the figures", len(unreadable),
+        len(table),
+    )  # fmt: skip
+    return Outcome(document, lines, PARTIAL_STATUS)
 
 
 def _write_report(args: argparse.Namespace, table) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("sacred's options")
     for option in gather_command_line_options():
-        flags = [flag for flag in option.get_flags() if flag not in ("-h", "--help")]
+        flags = [flag for flag in option.get_flags() if flag not in ("-h", "--help", "-d", "--debug")]
         if not flags:
             continue
         group.add_argument(
@@ -64,10 +65,11 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("give a config file and/or field=value updates, e.g. tf-crnn train config.json n_epochs=3")
     from sacred import SETTINGS
 
-    from tf_crnn.train.experiment import CommandLine, record_folder
+    from tf_crnn.train.experiment import CommandLine, ex, record_folder
     from tf_crnn.train.experiment import run as run_experiment
 
     SETTINGS.CAPTURE_MODE = "sys"  # sacred's file-descriptor capture would swallow the progress bars
+    logging.getLogger(ex.path).addFilter(_without_sacred_failure)  # the failure is this command's one line
 
     command_line = CommandLine.of(args.config, args.sacred_options)
     try:
@@ -91,3 +93,8 @@ def run(args: argparse.Namespace) -> Outcome:
     elif result.get("training_curves"):
         lines.append(f"Training curves: {result['training_curves']}")
     return Outcome(document, lines)
+
+
+def _without_sacred_failure(record: logging.LogRecord) -> bool:
+    """Drop sacred's 'Failed after ...' line: the command prints the failure itself, as one line."""
+    return not record.getMessage().startswith("Failed after")

@@ -137,6 +137,11 @@ class Alphabet:
             json_filenames = [json_filenames]
         merged: dict[str, int] = {}
         for filename in json_filenames:
+            if not str(filename):
+                raise AlphabetError(
+                    "no alphabet lookup file given (lookup_alphabet_file is empty): build one from the training "
+                    "lines with `tf-crnn alphabet build TRAIN --out alphabet.json`, or use one of data/alphabet/"
+                )
             try:
                 with open(filename, encoding="utf-8") as handle:
                     lookup = json.load(handle, object_pairs_hook=_unique_keys)

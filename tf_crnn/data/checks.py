@@ -3,8 +3,9 @@
 Every row is checked once, up front: a malformed row, a missing or unreadable image, or a unit the
 alphabet lacks is reported with file, line and reason (an error, or dropped and counted if the
 user set ``on_invalid_rows: drop``). Rows that CTC cannot learn from (label longer than
-``max_chars_per_string``, or fewer time steps than label units plus adjacent repeats) are always
-dropped, counted in the log and listed in ``<output_model_dir>/preprocessed/``.
+``max_chars_per_string``, or fewer time steps than label units plus adjacent repeats) are dropped
+from training data, counted in the log and listed in ``<output_model_dir>/preprocessed/``; evaluation
+data keeps them, so every evaluation figure counts every evaluation line.
 
 Images are fully decoded once here (:mod:`tf_crnn.data.images`), so a truncated or corrupt file
 is reported before training rather than crashing it hours later. Labels made only
@@ -35,6 +36,8 @@ from tf_crnn.utils.files import atomic_write_text
 from tf_crnn.utils.progress import progress_bar
 
 LOGGER = logging.getLogger(__name__)
+#: Images with a side shorter than this (in pixels) cannot hold a readable line: dropped from training.
+MIN_IMAGE_SIDE = 4
 
 
 @dataclass
@@ -79,8 +82,15 @@ def prepare_rows(
     params: Params,
     alphabet: Alphabet,
     name: str,
+    for_training: bool = True,
 ) -> PreparedData:
-    """Check images, encode labels and drop rows CTC cannot align; errors per ``on_invalid_rows``."""
+    """Check images, encode labels and, for training data, drop rows CTC cannot align; unusable rows
+    are errors or dropped per ``on_invalid_rows``.
+
+    Evaluation data (``for_training=False``) keeps every readable line, however long: a line the model
+    cannot read in full still counts, with its errors, in every evaluation figure (its CTC loss, which
+    has no alignment, counts as 0).
+    """
     invalid = list(problems)
     prepared = PreparedData()
     dropped_rows: list[tuple[LabelledRow, str]] = []
@@ -104,16 +114,15 @@ def prepare_rows(
             invalid.append(RowProblem(row.source, row.line, str(error)))
             continue
         codes = alphabet.encode(row.units)
-        if len(codes) > params.max_chars_per_string:
-            dropped_rows.append((row, f"label has {len(codes)} units > max_chars_per_string"))
-            prepared.dropped["label longer than max_chars_per_string"] += 1
+        reason = _ctc_problem(codes, width, height, params)
+        if reason is None and min(width, height) < MIN_IMAGE_SIDE:
+            reason = "images too small for a line of text (a crop gone wrong?)", f"the image is {width}x{height} px"
+        if reason and for_training:
+            dropped_rows.append((row, reason[1]))
+            prepared.dropped[reason[0]] += 1
             continue
-        steps = geometry.available_time_steps(width, height, params.input_shape, params.width_reduction)
-        needed = geometry.needed_time_steps(codes)
-        if steps < needed:
-            dropped_rows.append((row, f"{steps} time steps < {needed} needed (units + repeats)"))
-            prepared.dropped["too few CTC time steps for the label"] += 1
-            continue
+        if reason:
+            notes[f"lines kept for evaluation although {reason[0]}"] += 1
         notes.update(_shape_notes(width, height, params))
         prepared.rows.append(row)
         prepared.codes.append(codes)
@@ -164,16 +173,32 @@ def _write_report(
     atomic_write_text(layout.dropped_rows(name), "".join(line + "\n" for line in lines))
 
 
+def _ctc_problem(codes: Sequence[int], width: int, height: int, params: Params) -> tuple[str, str] | None:
+    """Why CTC cannot learn from a row (the count's key and the row's reason), None if it can."""
+    if len(codes) > params.max_label_units:
+        return "label longer than max_chars_per_string", f"label has {len(codes)} units > {params.max_label_units}"
+    steps = geometry.available_time_steps(width, height, params.input_shape, params.width_reduction)
+    needed = geometry.needed_time_steps(codes)
+    if steps < needed:
+        return "too few CTC time steps for the label", f"{steps} time steps < {needed} needed (units + repeats)"
+    return None
+
+
 def multi_char_units(alphabet: Alphabet) -> list[str]:
     """The alphabet's units of several characters, joined when plain-text labels are split."""
     return [unit for unit in alphabet.alphabet_units if len(unit) > 1]
 
 
 def preprocess_csv(
-    csv_filename: str | Sequence[str], parameters: Params, alphabet: Alphabet, name: str = "data"
+    csv_filename: str | Sequence[str],
+    parameters: Params,
+    alphabet: Alphabet,
+    name: str = "data",
+    for_training: bool = True,
 ) -> PreparedData:
     """Read one or several inputs (CSV, TSV list, ``.gt.txt`` folder, TFRecord shards read into
-    memory; see :mod:`tf_crnn.data.formats.sources`) and return their usable rows."""
+    memory; see :mod:`tf_crnn.data.formats.sources`) and return their usable rows (for evaluation data,
+    ``for_training=False``: every readable line, see :func:`prepare_rows`)."""
     files = expand_sources(csv_filename)
     if not files:
         raise DataError(f"no input file given for the {name} data")
@@ -193,7 +218,7 @@ def preprocess_csv(
             raise DataError(f"{source}: the {kind} has no rows")
         rows.extend(file_rows)
         problems.extend(file_problems)
-    return prepare_rows(rows, problems, parameters, alphabet, name)
+    return prepare_rows(rows, problems, parameters, alphabet, name, for_training)
 
 
 @dataclass
@@ -245,7 +270,7 @@ def prepare_streamed(sources: Sequence[str], params: Params, alphabet: Alphabet,
     lines = index.lines
     widths = geometry.resized_width(lines["width"], lines["height"], *params.input_shape)
     steps = geometry.time_steps(widths, params.width_reduction)
-    too_long = lines["n_units"] > params.max_chars_per_string
+    too_long = lines["n_units"] > params.max_label_units
     too_few = ~too_long & (steps < lines["needed_steps"])
     prepared.dropped["label longer than max_chars_per_string"] = int(too_long.sum())
     prepared.dropped["too few CTC time steps for the label"] = int(too_few.sum())
@@ -271,5 +296,5 @@ def data_preprocessing(params: Params, alphabet: Alphabet) -> tuple[PreparedData
         train = prepare_streamed(params.csv_files_train, params, alphabet, "train")
     else:
         train = preprocess_csv(params.csv_files_train, params, alphabet, "train")
-    evaluation = preprocess_csv(params.csv_files_eval, params, alphabet, "eval")
+    evaluation = preprocess_csv(params.csv_files_eval, params, alphabet, "eval", for_training=False)
     return train, evaluation

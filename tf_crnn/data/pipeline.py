@@ -40,18 +40,54 @@ def decode_image(image_bytes: tf.Tensor, channels: int) -> tf.Tensor:
     """Encoded PNG/JPEG/BMP/GIF bytes (8 or 16 bits, palette, alpha, CMYK) -> float32 [H, W, channels]
     in [0, 1], ink high.
 
-    libjpeg cannot turn CMYK into grayscale directly, so CMYK JPEGs go through RGB.
+    Transparent pixels are laid onto white paper first, so a PNG whose ink is only in its alpha channel
+    (its colour all black) reads as ink on paper rather than as a black page. libjpeg cannot turn CMYK
+    into grayscale directly, so CMYK JPEGs go through RGB.
     """
-    if channels == 1:
-        image = tf.cond(
+
+    def jpeg() -> tf.Tensor:
+        if channels != 1:
+            return _decode_as_float(image_bytes, channels)
+        return tf.cond(
             _is_cmyk_jpeg(image_bytes),
-            lambda: tf.image.rgb_to_grayscale(_decode_as_float(image_bytes, 3)),
+            lambda: _grayscale(_decode_as_float(image_bytes, 3)),
             lambda: _decode_as_float(image_bytes, 1),
         )
-    else:
-        image = _decode_as_float(image_bytes, channels)
+
+    image = tf.cond(tf.io.is_jpeg(image_bytes), jpeg, lambda: _decode_onto_white(image_bytes, channels))
     image.set_shape([None, None, channels])
     return 1.0 - image
+
+
+def _grayscale(rgb: tf.Tensor) -> tf.Tensor:
+    """Luma of RGB in [0, 1] (ITU-R BT.601, weights summing to 1, so white paper stays exactly white;
+    ``tf.image.rgb_to_grayscale``'s weights sum to 0.9999)."""
+    return tf.clip_by_value(tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), axes=1)[..., None], 0.0, 1.0)
+
+
+def _decode_onto_white(image_bytes: tf.Tensor, channels: int) -> tf.Tensor:
+    """A PNG, BMP or GIF in its own channels (gray, gray + alpha, RGB, RGBA), alpha laid onto white."""
+    image = tf.image.convert_image_dtype(tf.io.decode_image(image_bytes, expand_animations=False), tf.float32)
+
+    def gray(values: tf.Tensor) -> tf.Tensor:
+        return values if channels == 1 else tf.tile(values, [1, 1, 3])
+
+    def color(values: tf.Tensor) -> tf.Tensor:
+        return _grayscale(values) if channels == 1 else values
+
+    def onto_white(values: tf.Tensor) -> tf.Tensor:
+        alpha = values[..., -1:]
+        return values[..., :-1] * alpha + (1.0 - alpha)
+
+    return tf.switch_case(
+        tf.shape(image)[-1] - 1,
+        [
+            lambda: gray(image[..., :1]),
+            lambda: gray(onto_white(image[..., :2])),
+            lambda: color(image[..., :3]),
+            lambda: color(onto_white(image[..., :4])),
+        ],
+    )
 
 
 def get_resized_width(image: tf.Tensor, target_height: int, max_width: int) -> tf.Tensor:
@@ -190,7 +226,7 @@ def record_lines(
         width = geometry.resized_width_tensor(record[tfrecords.WIDTH], record[tfrecords.HEIGHT], *params.input_shape)
         steps = geometry.time_steps(width, params.width_reduction)
         needed = geometry.needed_time_steps_tensor(codes)
-        usable = tf.logical_and(tf.size(codes) <= params.max_chars_per_string, steps >= needed)
+        usable = tf.logical_and(tf.size(codes) <= params.max_label_units, steps >= needed)
         if drop_unknown:
             usable = tf.logical_and(usable, tf.reduce_all(codes > 0))
         return {PATHS: record[tfrecords.PATH], CODES: codes, ENCODED: record[tfrecords.IMAGE], "usable": usable}

@@ -102,8 +102,10 @@ class Params:
         "how the CTC blank is shown in raw paths; may not be a unit", "data",
     )  # fmt: skip
     max_chars_per_string: int = setting(
-        75, POSITIVE, "training labels with more units are dropped (CTC cannot learn from them)", "data"
-    )
+        0, Integer(0, note="0 = as many as the time steps allow"),
+        "training labels with more units are dropped; 0: the most units a line as wide as input_shape can align "
+        "(one CTC time step each), so no line the network could learn is dropped", "data",
+    )  # fmt: skip
     on_invalid_rows: str = setting(
         "error", Choice(INVALID_ROW_POLICIES), "error: stop on an unusable row; drop: drop and count it", "data"
     )
@@ -128,6 +130,10 @@ class Params:
     evaluate_every_epoch: int = setting(1, POSITIVE, "evaluate every that many epochs (and at the last)", "training")
     save_interval: int = setting(5, POSITIVE, "save a checkpoint every that many epochs (and at the end)", "training")
     keep_max_models: int = setting(3, POSITIVE, "checkpoints kept", "training")
+    keep_max_exports: int = setting(
+        3, POSITIVE, "SavedModel exports kept: the newest ones, and the best (lowest evaluation CER) always",
+        "training",
+    )  # fmt: skip
     early_stopping_patience: int = setting(0, OFF, "stop after that many evaluations without a better CER", "training")
     reduce_lr_patience: int = setting(
         0, OFF, "lower the learning rate after that many evaluations without a better CER", "training"
@@ -232,6 +238,12 @@ class Params:
         return geometry.time_steps(self.input_shape[1], self.width_reduction)
 
     @property
+    def max_label_units(self) -> int:
+        """The most units a training label may have: ``max_chars_per_string``, or (0) the time steps of a
+        line as wide as ``input_shape`` allows (each line is also checked against its own time steps)."""
+        return self.max_chars_per_string or self.max_time_steps
+
+    @property
     def architecture(self) -> dict[str, Any]:
         """The fields a checkpoint depends on: restoring with others changes the model."""
         names = (
@@ -291,7 +303,7 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     try:
         values = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+        raise ConfigError(f"{path}:{error.lineno}:{error.colno}: not valid JSON ({error.msg})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: a config file holds one JSON object {{field: value, ...}}")
     return values

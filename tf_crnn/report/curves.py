@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import DataError, TfCrnnError
 from tf_crnn.layout import OutputLayout
 from tf_crnn.utils.files import written_aside
 
@@ -61,7 +61,7 @@ def sacred_metrics(metrics_file: str | os.PathLike) -> dict[str, dict[int, float
     try:
         raw = json.loads(Path(metrics_file).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise TfCrnnError(f"{metrics_file}: unreadable sacred metrics ({error})") from None
+        raise DataError(f"{metrics_file}: unreadable sacred metrics ({error})") from None
     return {
         name: {int(step): float(value) for step, value in zip(series["steps"], series["values"])}
         for name, series in raw.items()
@@ -106,9 +106,9 @@ def load_run(path: str | os.PathLike, name: str | None = None) -> RunCurves:
     elif (layout.tensorboard / "train").is_dir() or (path / "train").is_dir():
         curves.update(tensorboard_metrics(layout.tensorboard if layout.tensorboard.is_dir() else path))
     elif not path.exists():
-        raise TfCrnnError(f"{path}: no such folder")
+        raise DataError(f"{path}: no such folder")
     if not any(curves.values.values()):
-        raise TfCrnnError(
+        raise DataError(
             f"{path}: no training metrics found (expected sacred/<run>/metrics.json or tensorboard/ event files "
             "of a training run)"
         )

@@ -85,7 +85,7 @@ def training_sample(params: Params, n: int, seed: int = 0) -> tuple[list[str], t
         )
     alphabet = Alphabet(params.lookup_alphabet_file, params.blank_symbol)
     synthetic = params.synthetic_data
-    generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_chars_per_string)
+    generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_label_units)
     lines = synthetic_lines(
         generator, alphabet, synthetic.seed, seed * n, n, params.input_channels, params=params
     ).cache()  # rendered once, shown in every column

@@ -14,7 +14,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from tf_crnn.data.alphabet import Alphabet
-from tf_crnn.errors import ConfigError, TfCrnnError
+from tf_crnn.errors import ConfigError, ModelError, TfCrnnError
 from tf_crnn.layout import OutputLayout
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.model.training import get_model_train
@@ -32,9 +32,7 @@ def find_checkpoint(output_dir: str | os.PathLike, which: str = "best") -> str:
     folder = layout.best_checkpoints if which == "best" else layout.checkpoints
     path = tf.train.latest_checkpoint(str(folder))
     if path is None:
-        raise TfCrnnError(
-            f"{folder}: no {which} checkpoint; --model-dir must be the output_model_dir of a training run"
-        )
+        raise ModelError(f"{folder}: no {which} checkpoint; --model-dir must be the output_model_dir of a training run")
     return path
 
 

@@ -9,15 +9,19 @@ labels were (the ``text`` section of the export's ``params.json``).
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.formats.sources import detect_format, read_rows
-from tf_crnn.data.rows import raise_for_problems
+from tf_crnn.data.rows import LabelledRow, raise_for_problems
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
-from tf_crnn.layout import PARAMS_FILENAME
+from tf_crnn.layout import PARAMS_FILENAME, ExportLayout
 from tf_crnn.metrics import TextMetrics, edit_distance
 from tf_crnn.serve.predictor import PredictionModel
 from tf_crnn.utils.progress import progress_bar
@@ -31,10 +35,14 @@ def evaluate_csv(
     split_delimiter: str = "|",
     progress: bool = True,
     lexicon: str | None = None,
-) -> tuple[dict[str, float], pd.DataFrame]:
-    """Figures over the whole file, and a table of every line (path, reference, prediction, ...).
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Figures over the whole file, and a table of every line (path, reference, prediction, ..., error).
 
-    ``lexicon`` (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
+    Every line counts: a line whose image cannot be read counts as an empty transcription (its
+    ``error`` is in the table and ``unreadable_lines`` in the figures), so an unreadable image never
+    makes the figures look better. ``unseen_units`` says which reference units the model's alphabet
+    lacks (it can never output them) and how much of the character errors they explain. ``lexicon``
+    (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
     """
     model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
     rows, problems = read_rows(
@@ -45,24 +53,37 @@ def evaluate_csv(
         raise DataError(f"{csv_file}: the {'CSV file' if detect_format(csv_file) == 'csv' else 'input'} has no rows")
     metrics = TextMetrics()
     records = []
+    inputs = (row.path if row.image is None else row.image for row in rows)
     with progress_bar(total=len(rows), desc="evaluating", enabled=progress) as bar:
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start : start + batch_size]
-            predictions = model.predict([row.path if row.image is None else row.image for row in chunk])
-            references = [row.text for row in chunk]
-            metrics.update(references, predictions.texts)
-            for row, (text, confidence) in zip(chunk, predictions):
-                records.append(
-                    {
-                        "path": row.path,
-                        "reference": row.text,
-                        "prediction": text,
-                        "confidence": confidence,
-                        "edit_distance": edit_distance(row.text, text),
-                    }
-                )
-            bar.update(len(chunk))
-    return metrics.result(), pd.DataFrame.from_records(records)
+        for row, line in zip(rows, model.iter_predict(inputs, errors="report")):
+            metrics.update([row.text], [line.text])
+            records.append(
+                {
+                    "path": row.path,
+                    "reference": row.text,
+                    "prediction": line.text,
+                    "confidence": line.confidence,
+                    "edit_distance": edit_distance(row.text, line.text),
+                    "error": line.error or "",
+                }
+            )
+            bar.update(1)
+    figures: dict[str, Any] = dict(metrics.result())
+    figures["unreadable_lines"] = sum(1 for record in records if record["error"])
+    figures["unseen_units"] = unseen_units(rows, Alphabet(ExportLayout(model.export_dir).alphabet), metrics)
+    return figures, pd.DataFrame.from_records(records)
+
+
+def unseen_units(rows: Sequence[LabelledRow], alphabet: Alphabet, metrics: TextMetrics) -> dict[str, Any]:
+    """The reference units the model cannot output, their counts, and the share of the character
+    errors they make (each occurrence is at least one error per character)."""
+    counts = Counter(unit for row in rows for unit in row.units if unit not in alphabet.lookup)
+    characters = sum(len(unit) * n for unit, n in counts.items())
+    return {
+        "units": dict(counts.most_common()),
+        "characters": characters,
+        "share_of_char_errors": characters / metrics.char_errors if metrics.char_errors else 0.0,
+    }
 
 
 def training_text_options(export_dir: Path) -> TextOptions:

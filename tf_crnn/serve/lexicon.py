@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import DataError, TfCrnnError
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def read_words(source: str | os.PathLike | Iterable[str]) -> list[str]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise TfCrnnError(f"lexicon file not found: {path}")
+            raise DataError(f"lexicon file not found: {path}")
         return path.read_text(encoding="utf-8").split()
     return [w for w in source if w]
 
@@ -135,7 +135,7 @@ class LexiconDecoder:
             else:
                 unusable.append(word)
         if not self._codes:
-            raise TfCrnnError("the lexicon has no word made only of letters of the model's alphabet")
+            raise DataError("the lexicon has no word made only of letters of the model's alphabet")
         self.unusable = unusable
         self._entries = list(self._codes)
 

@@ -25,7 +25,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.features import IMAGES, WIDTHS
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import ModelError, TfCrnnError
 from tf_crnn.geometry import time_steps
 from tf_crnn.layout import ExportLayout, read_export_info
 from tf_crnn.model.crnn import get_model_inference
@@ -33,7 +33,7 @@ from tf_crnn.model.precision import resolve_precision
 from tf_crnn.params.params import Params
 from tf_crnn.serve.export import decode_logits, export_saved_model
 from tf_crnn.serve.lexicon import greedy_chars
-from tf_crnn.serve.predictor import find_export
+from tf_crnn.serve.predictor import find_export, load_saved_model
 from tf_crnn.utils.files import atomic_write_bytes
 
 
@@ -51,10 +51,10 @@ def load_network(export_dir: str | os.PathLike, precision: str | None = None) ->
     exported = Params.from_json_file(files.params)
     params = dataclasses.replace(exported, precision=precision) if precision else exported
     alphabet = Alphabet(files.alphabet, params.blank_symbol)
-    loaded = tf.saved_model.load(str(export_dir))
+    loaded = load_saved_model(export_dir)
     model = get_model_inference(params, alphabet.n_classes)
     if [v.shape for v in model.variables] != [v.shape for v in loaded.variables]:
-        raise TfCrnnError(f"{export_dir}: its variables do not match the network described by its params.json")
+        raise ModelError(f"{export_dir}: its variables do not match the network described by its params.json")
     for target, source in zip(model.variables, loaded.variables):
         target.assign(source)
     height, channels = params.input_shape[0], params.input_channels
@@ -77,7 +77,7 @@ def load_network(export_dir: str | os.PathLike, precision: str | None = None) ->
         again = decode_logits(logits, widths, widths, params, code_to_unit)["confidences"].numpy()
         same = np.allclose(again, expected, rtol=1e-3)
     if not same:
-        raise TfCrnnError(f"{export_dir}: the rebuilt network does not reproduce the export's outputs")
+        raise ModelError(f"{export_dir}: the rebuilt network does not reproduce the export's outputs")
     return model, params, alphabet
 
 

@@ -1,5 +1,7 @@
 """What a transcription gives: per line its text and confidence, per character its probability and
-columns, and the beam-search alternatives; built from the exported signatures' outputs."""
+columns, and the beam-search alternatives; built from the exported signatures' outputs. A line whose
+image could not be read has an empty text, confidence 0 and its ``error`` (when the caller asked for
+errors to be reported rather than raised)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ class LinePrediction:
     confidence: float
     chars: list[CharPrediction] | None = None  # None for exports made before per-character outputs
     beams: list[tuple[str, float]] | None = None  # (text, log-probability), best first
+    error: str | None = None  # why the image could not be read (then the line has no transcription)
+
+    @classmethod
+    def failed(cls, error: str) -> LinePrediction:
+        return cls("", 0.0, [], [], error)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Predictions:
     beam_texts: list[list[str]] | None = None
     beam_log_probs: np.ndarray | None = None
     chars: list[list[CharPrediction]] | None = None
+    errors: list[str | None] | None = None  # None: every image was read
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -49,7 +57,25 @@ class Predictions:
         if self.beam_texts is not None and self.beam_log_probs is not None:
             beams = list(zip(self.beam_texts[index], self.beam_log_probs[index].tolist()))
         chars = self.chars[index] if self.chars is not None else None
-        return LinePrediction(self.texts[index], float(self.confidences[index]), chars, beams)
+        error = self.errors[index] if self.errors is not None else None
+        return LinePrediction(self.texts[index], float(self.confidences[index]), chars, beams, error)
+
+    @classmethod
+    def from_lines(cls, lines: Sequence[LinePrediction]) -> Predictions:
+        """Lines (some of them failed) back into one batch, in their order."""
+        result = cls(texts=[line.text for line in lines], confidences=np.array([line.confidence for line in lines]))
+        read = [line for line in lines if line.error is None]
+        if read and all(line.beams is not None for line in read):
+            width = max(len(line.beams) for line in read)
+            result.beam_texts = [[text for text, _ in line.beams] + [""] * (width - len(line.beams)) for line in lines]
+            result.beam_log_probs = np.array(
+                [[score for _, score in line.beams] + [-np.inf] * (width - len(line.beams)) for line in lines]
+            )
+        if all(line.chars is not None for line in read):
+            result.chars = [line.chars or [] for line in lines]
+        if any(line.error is not None for line in lines):
+            result.errors = [line.error for line in lines]
+        return result
 
     @classmethod
     def concatenate(cls, parts: Sequence[Predictions]) -> Predictions:
@@ -63,6 +89,8 @@ class Predictions:
             result.beam_log_probs = np.concatenate([p.beam_log_probs for p in parts])
         if all(p.chars is not None for p in parts):
             result.chars = [c for p in parts for c in p.chars]
+        if any(p.errors is not None for p in parts):
+            result.errors = [e for p in parts for e in (p.errors or [None] * len(p))]
         return result
 
     @classmethod

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.data.images import image_size
+from tf_crnn.errors import DataError, ModelError, TfCrnnError
 from tf_crnn.layout import ExportLayout, best_export, read_export_info
 from tf_crnn.serve.predictions import LinePrediction, Predictions
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tf_crnn.serve.lexicon import LexiconDecoder
 
 ImageInput = str | os.PathLike | bytes | np.ndarray
+ERROR_MODES = ("raise", "report")
 
 
 def find_export(model_dir: Path) -> Path:
@@ -35,8 +37,21 @@ def find_export(model_dir: Path) -> Path:
         return model_dir
     found = best_export(model_dir)
     if found is None:
-        raise TfCrnnError(f"{model_dir}: no exported model (saved_model.pb) found here or in its export/ folder")
+        raise ModelError(f"{model_dir}: no exported model (saved_model.pb) found here or in its export/ folder")
     return found
+
+
+def load_saved_model(export_dir: Path) -> Any:
+    """``tf.saved_model.load``, with a damaged export (a missing or truncated variables file, a broken
+    graph) reported as one ModelError naming the folder instead of TensorFlow's traceback."""
+    try:
+        return tf.saved_model.load(str(export_dir))
+    except (tf.errors.OpError, ValueError, OSError, KeyError) as error:
+        reason = _first_line(getattr(error, "message", None) or str(error))
+        raise ModelError(
+            f"{export_dir}: the exported model cannot be loaded ({reason}); it is damaged or incomplete: export it "
+            "again (tf-crnn export --checkpoint best|latest) or use another export"
+        ) from None
 
 
 class PredictionModel:
@@ -62,7 +77,7 @@ class PredictionModel:
             raise TfCrnnError(f"batch_size must be at least 1, got {batch_size}")
         self.export_dir = find_export(Path(model_dir))
         self.batch_size = batch_size
-        self._model = tf.saved_model.load(str(self.export_dir))
+        self._model = load_saved_model(self.export_dir)
         self._signatures = self._model.signatures
         self.info: dict[str, Any] = read_export_info(self.export_dir)
         self._decoder = None
@@ -77,48 +92,93 @@ class PredictionModel:
                 )
             self._decoder = PythonDecoder(self.export_dir, num_beam_paths, beam_width, lexicon)
 
-    def predict(self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None) -> Predictions:
+    def predict(
+        self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"
+    ) -> Predictions:
         """Transcribe image paths, encoded image bytes or uint8 arrays ([H, W] or [H, W, C], RGB).
 
-        Any number of inputs is accepted; they are sent to the model ``batch_size`` at a time.
+        Any number of inputs is accepted; they are sent to the model ``batch_size`` at a time. An
+        image that cannot be read (missing, empty, truncated, not an image) raises a DataError naming
+        it, or with ``errors="report"`` gets an empty transcription and its ``error``, and the others
+        are transcribed.
         """
-        return Predictions.concatenate(list(self.iter_batches(inputs, batch_size)))
+        return Predictions.concatenate(list(self.iter_batches(inputs, batch_size, errors)))
 
     def iter_predict(
-        self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None
+        self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"
     ) -> Iterator[LinePrediction]:
         """Yield one :class:`LinePrediction` per input, reading ``inputs`` lazily ``batch_size`` at a time.
 
         Memory stays bounded whatever the number of inputs (a generator of millions of paths is fine).
+        ``errors`` as in :meth:`predict`.
         """
-        for batch in self.iter_batches(inputs, batch_size):
+        for batch in self.iter_batches(inputs, batch_size, errors):
             for index in range(len(batch)):
                 yield batch[index]
 
     def iter_batches(
-        self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None
+        self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"
     ) -> Iterator[Predictions]:
         """Yield the :class:`Predictions` of each batch of at most ``batch_size`` inputs, in order."""
+        if errors not in ERROR_MODES:
+            raise TfCrnnError(f"errors must be one of {', '.join(ERROR_MODES)}, got {errors!r}")
         items = iter([inputs] if isinstance(inputs, (str, os.PathLike, bytes, np.ndarray)) else inputs)
         size = batch_size or self.batch_size
         while chunk := list(itertools.islice(items, size)):
-            yield self._run(chunk)
+            batch = self._run(chunk)
+            failed = [(item, error) for item, error in zip(chunk, batch.errors or []) if error is not None]
+            if failed and errors == "raise":
+                shown = "; ".join(f"{_name(item)}: {error}" for item, error in failed[:5])
+                raise DataError(f"{len(failed)} image(s) could not be read: {shown}")
+            yield batch
 
     def _run(self, chunk: list) -> Predictions:
-        if all(isinstance(item, (str, os.PathLike)) for item in chunk):
-            missing = [str(p) for p in chunk if not os.path.isfile(p)]
-            if missing:
-                raise TfCrnnError(f"image file(s) not found: {', '.join(missing[:5])}")
+        """The chunk's predictions; images that cannot be read get an error instead of stopping the batch.
+
+        Files are read and sent as encoded bytes (the graph decodes them as training did). A batch the
+        graph refuses (TensorFlow cannot tell which image broke it) is sent again without the images
+        Pillow cannot fully decode, and one by one if it still fails.
+        """
+        errors: list[str | None] = [None] * len(chunk)
+        encoded: list[Any] = [None] * len(chunk)
+        for index, item in enumerate(chunk):
+            try:
+                encoded[index] = item if isinstance(item, np.ndarray) else _encoded(item)
+            except (OSError, TfCrnnError) as error:
+                errors[index] = _read_problem(item, error)
+        good = [i for i, error in enumerate(errors) if error is None]
+        try:
+            return _placed(self._transcribe([encoded[i] for i in good]), good, errors)
+        except tf.errors.InvalidArgumentError:
+            pass
+        for i in good:
+            errors[i] = _decode_problem(encoded[i])
+        good = [i for i, error in enumerate(errors) if error is None]
+        try:
+            return _placed(self._transcribe([encoded[i] for i in good]), good, errors)
+        except tf.errors.InvalidArgumentError:
+            pass
+        lines: list[LinePrediction] = []
+        for i, item in enumerate(encoded):
+            if errors[i] is None:
+                try:
+                    lines.append(self._transcribe([item])[0])
+                    continue
+                except tf.errors.InvalidArgumentError as error:
+                    errors[i] = f"the model cannot read this image ({_first_line(error.message)})"
+            lines.append(LinePrediction.failed(errors[i]))
+        return Predictions.from_lines(lines)
+
+    def _transcribe(self, items: list[Any]) -> Predictions:
+        """One signature call for encoded images or for arrays (all of one kind)."""
+        if not items:
+            return Predictions()
         if self._decoder is not None:
-            return self._decoder.decode(self._signatures, [_encoded(item) for item in chunk])
-        if all(isinstance(item, (str, os.PathLike)) for item in chunk):
-            return Predictions.from_outputs(
-                self._signatures["predict_files"](paths=tf.constant([os.fspath(p) for p in chunk]))
-            )
-        if all(isinstance(item, np.ndarray) for item in chunk) and "predict_images" in self._signatures:
-            return Predictions.from_outputs(self._signatures["predict_images"](**self._array_batch(chunk)))
+            return self._decoder.decode(self._signatures, [_encoded(item) for item in items])
+        if all(isinstance(item, np.ndarray) for item in items) and "predict_images" in self._signatures:
+            return Predictions.from_outputs(self._signatures["predict_images"](**self._array_batch(items)))
         return Predictions.from_outputs(
-            self._signatures["serving_default"](images=tf.constant([_encoded(item) for item in chunk]))
+            self._signatures["serving_default"](images=tf.constant([_encoded(item) for item in items]))
         )
 
     def _array_batch(self, arrays: list[np.ndarray]) -> dict[str, tf.Tensor]:
@@ -141,11 +201,13 @@ def _checked(array: np.ndarray) -> np.ndarray:
 
 
 def _with_channels(array: np.ndarray, channels: int) -> np.ndarray:
-    """[H, W, channels]: RGB(A) to gray or gray to RGB as the model needs (alpha dropped)."""
+    """[H, W, channels]: RGB(A) to gray or gray to RGB as the model needs; an alpha channel is laid onto
+    white paper, as the export does for encoded images."""
     if array.ndim == 2:
         array = array[:, :, None]
     if array.shape[2] == 4:
-        array = array[:, :, :3]
+        alpha = array[:, :, 3:].astype(np.float32) / 255.0
+        array = np.round(array[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     if array.shape[2] == channels:
         return array
     if channels == 1:
@@ -157,7 +219,10 @@ def _encoded(item: Any) -> bytes:
     if isinstance(item, bytes):
         return item
     if isinstance(item, (str, os.PathLike)):
-        return Path(item).read_bytes()
+        data = Path(item).read_bytes()
+        if not data:
+            raise DataError("image file is empty")
+        return data
     array = _checked(np.asarray(item))
     if array.ndim == 3 and array.shape[2] >= 3:
         array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
@@ -165,3 +230,43 @@ def _encoded(item: Any) -> bytes:
     if not ok:
         raise TfCrnnError(f"cannot encode an image array of shape {array.shape}")
     return encoded.tobytes()
+
+
+def _placed(predictions: Predictions, good: list[int], errors: list[str | None]) -> Predictions:
+    """The predictions of the ``good`` inputs, with a failed line at each other position."""
+    if len(good) == len(errors):
+        return predictions
+    lines = [LinePrediction.failed(error or "") for error in errors]
+    for position, index in enumerate(good):
+        lines[index] = predictions[position]
+    return Predictions.from_lines(lines)
+
+
+def _name(item: Any) -> str:
+    return os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"<{type(item).__name__} input>"
+
+
+def _read_problem(item: Any, error: Exception) -> str:
+    """Why an input could not be read, without its path (the caller names it)."""
+    if isinstance(error, FileNotFoundError):
+        return "image file not found"
+    if isinstance(error, IsADirectoryError):
+        return "a folder, not an image file"
+    if isinstance(error, OSError):
+        return f"cannot read the file ({error.strerror or error})"
+    return str(error)
+
+
+def _decode_problem(data: Any) -> str | None:
+    """Why Pillow cannot decode these encoded bytes fully (None: it can)."""
+    if isinstance(data, np.ndarray):
+        return None
+    try:
+        image_size("", data)
+    except ValueError as error:
+        return str(error).removesuffix(": ").strip()
+    return None
+
+
+def _first_line(message: str | None) -> str:
+    return (message or "").strip().splitlines()[0] if message else "no reason given"

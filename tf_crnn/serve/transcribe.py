@@ -1,13 +1,19 @@
-"""Reading inputs and writing predictions for ``tf-crnn predict``.
+"""Reading inputs and writing predictions for ``tf-crnn predict``, for collections of any size.
 
-Inputs are image files, folders (their PNG/JPEG/BMP/GIF files), glob patterns (quoted, ``**``
-allowed) and/or the image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a
-``.gt.txt`` folder, as training reads them). Output formats:
+Inputs are image files, folders (their image files), glob patterns (quoted, ``**`` allowed) and/or the
+image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a ``.gt.txt`` folder, as
+training reads them). Output formats:
 
 * ``csv`` (default): ``path;text;confidence`` lines, plus ``beam_i;log_prob_i`` pairs with ``--top-n``
-  and a space-separated ``char_probs`` column with ``--chars``;
-* ``jsonl``: one JSON object per line with the same fields, characters with their positions;
-* ``pred-txt``: the transcription in ``<image>.pred.txt`` beside each image.
+  and a space-separated ``char_probs`` column with ``--chars``; an image that could not be read is
+  ``path;;;error: <reason>``;
+* ``jsonl``: one JSON object per line with the same fields, characters with their positions; an
+  image that could not be read is ``{"path": ..., "error": ...}``;
+* ``pred-txt``: the transcription in ``<image>.pred.txt`` beside each image (nothing for an image that
+  could not be read).
+
+Lines are written as they are transcribed and flushed, so an interrupted run keeps what it did, and
+:func:`done_paths` tells a resumed run which images its output holds already.
 """
 
 from __future__ import annotations
@@ -15,36 +21,41 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from tf_crnn.data.formats.sources import detect_format, read_rows
 from tf_crnn.data.rows import raise_for_problems
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import DataError
 from tf_crnn.serve.predictions import LinePrediction
 from tf_crnn.utils.files import atomic_write_text
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+FORMATS = ("csv", "jsonl", "pred-txt")
+PRED_TXT_SUFFIX = ".pred.txt"
 
 
 def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, split_delimiter: str) -> list[str]:
     """Expand files, folders and glob patterns (in the given order), then the image paths of a labelled
     list (``csv_file``: a tf-crnn CSV, a ``path<TAB>text`` list or a folder of ``.gt.txt`` lines)."""
+    looked_for = ", ".join(IMAGE_SUFFIXES)
     paths: list[str] = []
     for item in inputs:
         if os.path.isdir(item):
-            paths += sorted(str(p) for p in Path(item).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(str(p) for p in Path(item).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise DataError(f"{item}: the folder holds no image (looked for {looked_for} files)")
+            paths += found
         elif glob.has_magic(item):
             matches = sorted(p for p in glob.glob(item, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
             if not matches:
-                raise TfCrnnError(f"no image matches {item!r}")
+                raise DataError(f"no image matches {item!r} (looked for {looked_for} files)")
             paths += matches
         else:
             paths.append(item)
     if csv_file:
         if detect_format(csv_file) == "tfrecord":
-            raise TfCrnnError(f"{csv_file}: TFRecord shards hold images, not paths: use tf-crnn evaluate")
+            raise DataError(f"{csv_file}: TFRecord shards hold images, not paths: use tf-crnn evaluate")
         rows, problems = read_rows(csv_file, csv_delimiter=csv_delimiter, split_delimiter=split_delimiter)
         raise_for_problems(problems, f"unreadable rows in {csv_file}")
         paths += [row.path for row in rows]
@@ -53,6 +64,8 @@ def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, spl
 
 def line_record(path: str, line: LinePrediction, beams: bool = True, chars: bool = True) -> dict:
     """One prediction as JSON-ready values; ``beams``/``chars`` include those when the prediction has them."""
+    if line.error is not None:
+        return {"path": path, "error": line.error}
     record: dict = {"path": path, "text": line.text, "confidence": round(line.confidence, 6)}
     if beams and line.beams is not None:
         record["beams"] = [{"text": text, "log_prob": round(score, 4)} for text, score in line.beams]
@@ -70,6 +83,8 @@ def line_record(path: str, line: LinePrediction, beams: bool = True, chars: bool
 
 
 def csv_line(path: str, line: LinePrediction, delimiter: str, top_n: bool, chars: bool) -> str:
+    if line.error is not None:
+        return delimiter.join([path, "", "", f"error: {line.error}"])
     fields = [path, line.text, f"{line.confidence:.4f}"]
     if top_n and line.beams is not None:
         for text, score in line.beams:
@@ -79,18 +94,46 @@ def csv_line(path: str, line: LinePrediction, delimiter: str, top_n: bool, chars
     return delimiter.join(fields)
 
 
-def write_predictions(
-    lines: Iterable[tuple[str, LinePrediction]],
+def write_prediction(
+    path: str,
+    line: LinePrediction,
     out: TextIO | None,
     output_format: str,
     delimiter: str = ";",
     top_n: bool = False,
     chars: bool = False,
 ) -> None:
-    for path, line in lines:
-        if output_format == "pred-txt":
-            atomic_write_text(Path(path).with_suffix(".pred.txt"), line.text + "\n")
-        elif output_format == "jsonl":
-            out.write(json.dumps(line_record(path, line, top_n, chars), ensure_ascii=False) + "\n")
+    """Write one line's prediction where ``output_format`` says, at once (flushed)."""
+    if output_format == "pred-txt":
+        if line.error is None:
+            atomic_write_text(Path(path).with_suffix(PRED_TXT_SUFFIX), line.text + "\n")
+        return
+    if output_format == "jsonl":
+        out.write(json.dumps(line_record(path, line, top_n, chars), ensure_ascii=False) + "\n")
+    else:
+        out.write(csv_line(path, line, delimiter, top_n, chars) + "\n")
+    out.flush()
+
+
+def done_paths(paths: list[str], output: str | None, output_format: str, delimiter: str = ";") -> set[str]:
+    """The images of ``paths`` that an earlier run wrote into ``output`` (or, for pred-txt, beside them),
+    those it could not read included: a resumed run skips them. A last line cut by an interruption does
+    not count, so that image is transcribed again."""
+    if output_format == "pred-txt":
+        return {path for path in paths if Path(path).with_suffix(PRED_TXT_SUFFIX).is_file()}
+    if output is None or not Path(output).is_file():
+        return set()
+    done = set()
+    for text in Path(output).read_text(encoding="utf-8").splitlines():
+        if not text.strip():
+            continue
+        if output_format == "jsonl":
+            try:
+                done.add(json.loads(text).get("path"))
+            except (json.JSONDecodeError, AttributeError):
+                continue
         else:
-            out.write(csv_line(path, line, delimiter, top_n, chars) + "\n")
+            fields = text.split(delimiter)
+            if len(fields) >= 3:
+                done.add(fields[0])
+    return done & set(paths)

@@ -40,9 +40,9 @@ class LineGenerator:
         self.renderer = LineRenderer(self.library, Degradation(binarize=binarize), sizes)
 
     @classmethod
-    def from_config(cls, synthetic, units: Sequence[str], max_chars_per_string: int) -> LineGenerator:
+    def from_config(cls, synthetic, units: Sequence[str], max_label_units: int) -> LineGenerator:
         """The generator a ``Params.synthetic_data`` section describes."""
-        return cls(units, **generator_options(synthetic, max_chars_per_string))
+        return cls(units, **generator_options(synthetic, max_label_units))
 
     def line(self, seed: int, index: int) -> tuple[np.ndarray, list[str]]:
         """Line ``index`` of the stream ``seed``: (uint8 image [H, W], paper light; its units)."""
@@ -58,11 +58,11 @@ class LineGenerator:
         return self.renderer.render(units, family, rng), units
 
 
-def generator_options(synthetic, max_chars_per_string: int) -> dict:
+def generator_options(synthetic, max_label_units: int) -> dict:
     """:class:`LineGenerator` arguments of a ``Params.synthetic_data`` section (max_chars capped by the CTC limit)."""
     return dict(
         max_words=synthetic.max_words,
-        max_chars=min(synthetic.max_chars, max_chars_per_string),
+        max_chars=min(synthetic.max_chars, max_label_units),
         font_dir=synthetic.font_dir or None,
         builtin_fonts=synthetic.builtin_fonts,
         rare_share=synthetic.rare_share,

@@ -88,7 +88,7 @@ def training_lines(
     line from ``shard_index`` on is rendered, so the workers together see the single-worker stream.
     """
     synthetic = params.synthetic_data
-    generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_chars_per_string)
+    generator = LineGenerator.from_config(synthetic, alphabet.alphabet_units, params.max_label_units)
     start = initial_epoch * synthetic.n_train + shard_index
     lines = synthetic_lines(
         generator, alphabet, synthetic.seed, start=start, channels=params.input_channels, params=params,

@@ -12,11 +12,12 @@ FileStorageObserver in ``<output_model_dir>/sacred`` (by the chief only, on a mu
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import signal
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from docopt import docopt
@@ -24,14 +25,12 @@ from sacred import Experiment
 from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import ConfigError, StorageError
 from tf_crnn.layout import OutputLayout
 from tf_crnn.params.params import Params
 from tf_crnn.params.resolve import resolve_arguments
 from tf_crnn.train.distribute import is_chief
 from tf_crnn.train.trainer import train
-
-LOGGER = logging.getLogger("tf_crnn")
 
 try:
     ex = Experiment("tf-crnn")
@@ -41,34 +40,39 @@ ex.captured_out_filter = apply_backspaces_and_linefeeds
 ex.add_config(Params().to_dict())
 
 
-def fail(error: TfCrnnError) -> None:
-    """A mistake the user can fix: one clear line and exit status 1, no traceback."""
-    LOGGER.error("%s", error)
-    raise SystemExit(1)
-
-
 @ex.config_hook
 def record_in_output_dir(config, command_name, logger):
-    """Record the run beside the model (the chief's only, on a multi-worker cluster)."""
-    try:
-        params = Params.from_dict(config)
-        chief = is_chief(params.distribution)
-    except TfCrnnError as error:
-        fail(error)
+    """Record the run beside the model (the chief's only, on a multi-worker cluster), in a folder checked
+    to be writable first (sacred's own failure there would be a traceback)."""
+    params = Params.from_dict(config)
     ex.observers[:] = [o for o in ex.observers if not isinstance(o, FileStorageObserver)]
-    if chief:
-        ex.observers.append(FileStorageObserver(str(OutputLayout(params.output_model_dir).sacred)))
+    if is_chief(params.distribution) and command_name == ex.default_command:
+        ex.observers.append(FileStorageObserver(str(writable_folder(OutputLayout(params.output_model_dir).sacred))))
     return {}
 
 
 @ex.main
 def training(_config, _run):
     fields = {f.name for f in dataclasses.fields(Params)}
-    params = Params.from_dict({k: v for k, v in _config.items() if k in fields})
+    return train(Params.from_dict({k: v for k, v in _config.items() if k in fields}), _run)
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder``, created if needed; a file in the way or a folder that cannot be written is a one-line
+    error naming the folder of the output and what to do."""
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"output_model_dir: {parent} is a file, not a folder; choose another output_model_dir")
     try:
-        return train(params, _run)
-    except TfCrnnError as error:
-        fail(error)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise StorageError(
+            f"cannot write into {folder} ({error.strerror or error}); fix its permissions or choose another "
+            "output_model_dir"
+        ) from None
+    return folder
 
 
 @dataclass

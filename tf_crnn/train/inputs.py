@@ -43,7 +43,7 @@ def ensure_data(params: Params) -> None:
     splits = [(params.csv_files_eval[0], synthetic.n_eval, synthetic.seed + EVAL_SEED_OFFSET)]
     if not synthetic.on_the_fly:
         splits.insert(0, (params.csv_files_train[0], synthetic.n_train, synthetic.seed))
-    options = generator_options(synthetic, params.max_chars_per_string)
+    options = generator_options(synthetic, params.max_label_units)
     for csv_file, n, seed in splits:
         if Path(csv_file).is_file():
             continue

@@ -10,6 +10,7 @@ assemble the callbacks (:func:`callbacks_of`), fit (:func:`fit`), then evaluate,
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ import tensorflow as tf
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.data.checks import PreparedData, StreamedData, data_preprocessing, preprocess_csv
 from tf_crnn.errors import DataError, TrainingError
-from tf_crnn.layout import OutputLayout
+from tf_crnn.layout import OutputLayout, best_export, list_exports
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.model.training import get_model_train
 from tf_crnn.params.params import Params
@@ -147,7 +148,7 @@ def checked_data(session: Session) -> tuple[Alphabet, PreparedData | StreamedDat
         params.to_json_file(session.layout.params)
         alphabet.to_json_file(session.layout.alphabet)
         if params.synthetic_data.on_the_fly:
-            return alphabet, None, preprocess_csv(params.csv_files_eval, params, alphabet, "eval")
+            return alphabet, None, preprocess_csv(params.csv_files_eval, params, alphabet, "eval", for_training=False)
         train_data, eval_data = data_preprocessing(params, alphabet)
     return alphabet, train_data, eval_data
 
@@ -195,7 +196,9 @@ def restore_or_warm_start(session: Session, alphabet: Alphabet, models: Models) 
 
 class RunExporter:
     """The run's SavedModel exports: traced at the first export, reused by the later ones; remembers
-    which epoch each export holds, so the end of training reuses the last one."""
+    which epoch each export holds, so the end of training reuses the last one, and keeps the export
+    folder bounded (``keep_max_exports`` newest exports, and the best one whatever its age), so a long
+    run exporting at every new best does not fill the disk."""
 
     def __init__(self, model: keras.Model, params: Params, alphabet: Alphabet, layout: OutputLayout) -> None:
         self.model, self.params, self.alphabet, self.layout = model, params, alphabet, layout
@@ -210,7 +213,17 @@ class RunExporter:
         except (OSError, tf.errors.OpError) as error:
             raise storage_error(error, f"the SavedModel export {destination}", None) from error
         self.by_epoch[info["epoch"]] = path
+        self.prune()
         return path
+
+    def prune(self) -> None:
+        """Remove the exports beyond the ``keep_max_exports`` newest, never the best one."""
+        exports = list_exports(self.layout.exports)
+        keep = set(exports[-self.params.keep_max_exports :]) | {best_export(self.layout.exports)}
+        for stale in exports:
+            if stale not in keep:
+                shutil.rmtree(stale, ignore_errors=True)
+                LOGGER.info("removed the export %s (keep_max_exports=%d)", stale, self.params.keep_max_exports)
 
 
 def callbacks_of(

@@ -30,6 +30,7 @@ from tf_crnn.model.crnn import LOGITS, get_model_inference
 from tf_crnn.model.layers import ConvBlock
 from tf_crnn.model.training import get_model_train
 from tf_crnn.params.params import Params
+from tf_crnn.serve.predictor import load_saved_model
 
 LOGGER = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _read_saved(folder: Path, origin: str) -> tuple[Params, Alphabet]:
 def _from_export(folder: Path) -> SourceModel:
     params, alphabet = _read_saved(folder, str(folder))
     model = get_model_inference(params, alphabet.n_classes)
-    saved = tf.saved_model.load(str(folder)).variables  # the inference model's variables, in their order
+    saved = load_saved_model(folder).variables  # the inference model's variables, in their order
     if len(saved) != len(model.variables) or any(
         tuple(s.shape) != tuple(v.shape) for s, v in zip(saved, model.variables)
     ):

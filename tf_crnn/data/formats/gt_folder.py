@@ -8,6 +8,7 @@ normalised and split into units by :class:`~tf_crnn.data.text.TextOptions`; its 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,6 +17,8 @@ from pathlib import Path
 from tf_crnn.data.rows import LabelledRow, RowProblem
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
+
+LOGGER = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 GT_SUFFIX = ".gt.txt"
@@ -98,9 +101,11 @@ def read_gt_folder(
         raise DataError(f"{root}: folder not found")
     text = text or TextOptions()
     multi_units = tuple(multi_units)
-    pairs, problems, _ = match_images(root, image_suffix)
+    pairs, problems, unpaired = match_images(root, image_suffix)
     if not pairs and not problems:
         raise DataError(f"{root}: no {GT_SUFFIX} transcription found (in the folder or its subfolders)")
+    if unpaired:
+        LOGGER.warning("%s: %d image(s) without a %s transcription beside them are not used", root, unpaired, GT_SUFFIX)
     base = root.resolve()
     rows: list[LabelledRow] = []
     for gt, image in sorted(pairs.items()):
