@@ -19,12 +19,14 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from tf_crnn.data.page_images import needs_conversion, tensorflow_readable
 from tf_crnn.errors import TfCrnnError
 from tf_crnn.layout import ExportLayout, best_export, read_export_info
 from tf_crnn.serve.predictions import LinePrediction, Predictions
 
 if TYPE_CHECKING:
     from tf_crnn.serve.lexicon import LexiconDecoder
+    from tf_crnn.serve.pages import PagePrediction
 
 ImageInput = str | os.PathLike | bytes | np.ndarray
 
@@ -95,6 +97,16 @@ class PredictionModel:
             for index in range(len(batch)):
                 yield batch[index]
 
+    def predict_page(self, xml_path: str | os.PathLike, image: str | os.PathLike | None = None) -> PagePrediction:
+        """Read every line of a PAGE-XML or ALTO page: text, confidence and words with their page outlines.
+
+        The image is found as training finds it (or given as ``image``); lines are cut as the model's
+        training cut them. :func:`tf_crnn.serve.pages.write_page` writes the result back into the format.
+        """
+        from tf_crnn.serve.pages import predict_page
+
+        return predict_page(self, xml_path, image)
+
     def iter_batches(
         self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None
     ) -> Iterator[Predictions]:
@@ -111,7 +123,7 @@ class PredictionModel:
                 raise TfCrnnError(f"image file(s) not found: {', '.join(missing[:5])}")
         if self._decoder is not None:
             return self._decoder.decode(self._signatures, [_encoded(item) for item in chunk])
-        if all(isinstance(item, (str, os.PathLike)) for item in chunk):
+        if all(isinstance(item, (str, os.PathLike)) and not needs_conversion(item) for item in chunk):
             return Predictions.from_outputs(
                 self._signatures["predict_files"](paths=tf.constant([os.fspath(p) for p in chunk]))
             )
@@ -155,9 +167,9 @@ def _with_channels(array: np.ndarray, channels: int) -> np.ndarray:
 
 def _encoded(item: Any) -> bytes:
     if isinstance(item, bytes):
-        return item
+        return tensorflow_readable(item)
     if isinstance(item, (str, os.PathLike)):
-        return Path(item).read_bytes()
+        return tensorflow_readable(Path(item).read_bytes())
     array = _checked(np.asarray(item))
     if array.ndim == 3 and array.shape[2] >= 3:
         array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)

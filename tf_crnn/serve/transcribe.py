@@ -1,6 +1,6 @@
 """Reading inputs and writing predictions for ``tf-crnn predict``.
 
-Inputs are image files, folders (their PNG/JPEG/BMP/GIF files), glob patterns (quoted, ``**``
+Inputs are image files, folders (their PNG/JPEG/BMP/GIF/TIFF/JPEG 2000 files), glob patterns (quoted, ``**``
 allowed) and/or the image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a
 ``.gt.txt`` folder, as training reads them). Output formats:
 
@@ -25,7 +25,7 @@ from tf_crnn.errors import TfCrnnError
 from tf_crnn.serve.predictions import LinePrediction
 from tf_crnn.utils.files import atomic_write_text
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".jp2"}
 
 
 def image_paths(inputs: list[str], csv_file: str | None, csv_delimiter: str, split_delimiter: str) -> list[str]:
