@@ -7,6 +7,7 @@ import contextlib
 import sys
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.pages import add_page_output_arguments, run_pages
 from tf_crnn.utils.progress import progress_bar
 
 NAME = "predict"
@@ -23,6 +24,8 @@ EXAMPLES = [
     "tf-crnn predict --model-dir output/default 'scans/**/*.png' --format jsonl --top-n 3 --chars",
     "tf-crnn predict --model-dir output/default --csv data/synthetic/eval.csv --output pred.csv",
     "tf-crnn predict --model-dir output/default scans/ --lexicon words.txt --json   # one JSON document",
+    "tf-crnn predict --model-dir output/default pages/*.xml --output-dir transcribed/   # PAGE/ALTO in, same out",
+    "tf-crnn predict --model-dir output/default workspace/mets.xml --mets-group OCR-D-GT-SEG-PAGE --output-dir out/",
 ]
 FORMATS = ("csv", "jsonl", "pred-txt")
 #: Fewer lines than this are quick: no progress bar.
@@ -30,7 +33,9 @@ BAR_FROM = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="*", help="image files, folders or quoted glob patterns")
+    parser.add_argument(
+        "inputs", nargs="*", help="image files, folders or quoted glob patterns; or PAGE-XML/ALTO/METS pages"
+    )
     parser.add_argument(
         "--csv", help="a labelled list whose image paths to transcribe: tf-crnn CSV, path<TAB>text list (.tsv/.txt)"
     )
@@ -44,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--csv-delimiter", default=";")
     parser.add_argument("--split-delimiter", default="|")
+    add_page_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -51,6 +57,10 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--top-n must be >= 0 and --batch-size >= 1")
     if args.format == "pred-txt" and args.output:
         raise UsageError("--format pred-txt writes beside each image; drop --output")
+    from tf_crnn.serve.pages import is_page_input
+
+    if any(is_page_input(item) for item in args.inputs):
+        return run_pages(args)
     from tf_crnn.serve.predictor import PredictionModel
     from tf_crnn.serve.transcribe import image_paths, line_record, write_predictions
 

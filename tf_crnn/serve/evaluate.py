@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import detect_format, read_rows
 from tf_crnn.data.rows import raise_for_problems
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
 from tf_crnn.layout import PARAMS_FILENAME
 from tf_crnn.metrics import TextMetrics, edit_distance
+from tf_crnn.serve.pages import training_page_options
 from tf_crnn.serve.predictor import PredictionModel
 from tf_crnn.utils.progress import progress_bar
 
@@ -31,14 +33,18 @@ def evaluate_csv(
     split_delimiter: str = "|",
     progress: bool = True,
     lexicon: str | None = None,
+    pages: PageOptions | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Figures over the whole file, and a table of every line (path, reference, prediction, ...).
 
     ``lexicon`` (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
+    Lines of pages (PAGE-XML, ALTO) are cut as ``pages`` says (default: as the model's training did),
+    and their rows name the page (``source``) and the line (``line_id``).
     """
     model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
+    pages = pages or training_page_options(model.export_dir)
     rows, problems = read_rows(
-        csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter
+        csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter, pages=pages
     )
     raise_for_problems(problems, f"unreadable rows in {csv_file}")
     if not rows:
@@ -59,6 +65,8 @@ def evaluate_csv(
                         "prediction": text,
                         "confidence": confidence,
                         "edit_distance": edit_distance(row.text, text),
+                        "source": row.source,
+                        "line_id": row.line_id,
                     }
                 )
             bar.update(len(chunk))

@@ -2,11 +2,11 @@
 
 The model is a :class:`~tf_crnn.serve.predictor.PredictionModel` (not imported here: it imports this
 module for its ``predict_page``). The lines are cut as the model's training cut them (the ``pages``
-section of the export's ``params.json``), read in batches, and the recognised text goes back into the
-document: PAGE gets the line's ``TextEquiv`` with its confidence and one ``Word`` per word, ALTO one ``String`` per word with
-``SP`` between them. A word's box comes from the columns of its characters in the cut line, mapped
-back through the cut (deskewed or dewarped) onto the page. Everything else in the document stays as
-it was, and a processing record names tf-crnn, its version and the model.
+section of the export's ``params.json``) and read in batches; the recognised text goes back into the
+document: PAGE gets the line's ``TextEquiv`` with its confidence and one ``Word`` per word, ALTO one
+``String`` per word with ``SP`` between them. A word's box comes from the columns of its characters
+in the cut line, mapped back through the cut (deskewed or dewarped) onto the page. Everything else
+in the document stays as it was, and a processing record names tf-crnn, its version and the model.
 
 Files are written atomically and never over the input unless asked (``in_place``); a file in the
 output folder is replaced only when tf-crnn wrote it.
@@ -131,6 +131,12 @@ def predict_page(
     entry = xml_path if isinstance(xml_path, PageEntry) else PageEntry(Path(xml_path), Path(image) if image else None)
     options = options or training_page_options(model.export_dir)
     return predict_opened(model, open_page(entry), options)
+
+
+def page_run_options(export_dir: Path, mets_group: str = "", mets_image_group: str = "") -> PageOptions:
+    """The model's cut options with the METS file groups of this run (where to find pages, not how to cut)."""
+    options = training_page_options(export_dir)
+    return PageOptions(options.padding, options.dewarp, mets_group, mets_image_group, options.cache_dir)
 
 
 def _version() -> str:
