@@ -37,7 +37,7 @@ def page_xml(image_name: str | None, size: tuple[int, int], boxes, texts, ids=No
     ids = ids or [f"l{i + 1}" for i in range(len(boxes))]
     lines = []
     for line_id, box, text in zip(ids, boxes, texts):
-        (x0, y0), (x1, _), _, (_, y1) = box
+        x0, x1, y1 = min(x for x, _ in box), max(x for x, _ in box), max(y for _, y in box)
         baseline = f'<Baseline points="{_points([(x0, y1 - 3), (x1, y1 - 3)])}"/>' if with_baseline else ""
         equiv = f"<TextEquiv><Unicode>{text}</Unicode></TextEquiv>" if text is not None else ""
         lines.append(f'<TextLine id="{line_id}"><Coords points="{_points(box)}"/>{baseline}{equiv}</TextLine>')

@@ -149,7 +149,7 @@ def decoded_lines(
 def readable_file(path: tf.Tensor) -> tf.Tensor:
     """The bytes of an image file, TIFF and JPEG 2000 turned into PNG (which tf.io.decode_image reads).
 
-    Pillow converts them outside the graph (``tf.numpy_function``): the training input reads TIFF
+    Pillow converts them outside the graph (``tf.py_function``): the training input reads TIFF
     lines, while exports keep a graph of TensorFlow ops only (the predictor converts TIFF itself).
     """
     data = tf.io.read_file(path)
@@ -157,13 +157,13 @@ def readable_file(path: tf.Tensor) -> tf.Tensor:
     convert = tf.reduce_any(tf.equal(head, tf.constant(list(CONVERTED_HEADS))))
     return tf.cond(
         convert,
-        lambda: tf.reshape(tf.numpy_function(_readable, [data], tf.string, stateful=False), []),
+        lambda: tf.reshape(tf.py_function(_readable, [data], tf.string), []),
         lambda: data,
     )
 
 
-def _readable(data: bytes) -> bytes:
-    return tensorflow_readable(bytes(data))
+def _readable(data: tf.Tensor) -> bytes:
+    return tensorflow_readable(data.numpy())
 
 
 def read_records(files: tf.data.Dataset, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
