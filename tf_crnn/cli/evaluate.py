@@ -94,8 +94,7 @@ def _write_report(args: argparse.Namespace, table) -> Path:
 
     export_dir = find_export(Path(args.model_dir))
     lines = [
-        LineResult(r.path, r.reference, r.prediction, float(r.confidence), line_label(r.source, r.line_id))
-        for r in table.itertuples()
+        LineResult(r.path, r.reference, r.prediction, float(r.confidence), line_label(r)) for r in table.itertuples()
     ]
     return write_report(
         args.report,

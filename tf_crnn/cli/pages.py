@@ -73,11 +73,12 @@ def page_evaluation_options(args: argparse.Namespace):
     return page_run_options(find_export(Path(args.model_dir)), args.mets_group, args.mets_image_group)
 
 
-def line_label(source: str, line_id: str) -> str:
+def line_label(row) -> str:
     """How the report names a line cut from a page (empty for other lines: the report shows the file name)."""
     from pathlib import Path
 
-    return f"{Path(source).name}, line {line_id}" if line_id else ""
+    line_id = getattr(row, "line_id", "")
+    return f"{Path(row.source).name}, line {line_id}" if line_id else ""
 
 
 def add_page_figures(table, document: dict, lines: list[str]) -> None:

@@ -58,17 +58,16 @@ def evaluate_csv(
             references = [row.text for row in chunk]
             metrics.update(references, predictions.texts)
             for row, (text, confidence) in zip(chunk, predictions):
-                records.append(
-                    {
-                        "path": row.path,
-                        "reference": row.text,
-                        "prediction": text,
-                        "confidence": confidence,
-                        "edit_distance": edit_distance(row.text, text),
-                        "source": row.source,
-                        "line_id": row.line_id,
-                    }
-                )
+                record = {
+                    "path": row.path,
+                    "reference": row.text,
+                    "prediction": text,
+                    "confidence": confidence,
+                    "edit_distance": edit_distance(row.text, text),
+                }
+                if row.line_id:  # a line of a page: which page, which line
+                    record.update(source=row.source, line_id=row.line_id)
+                records.append(record)
             bar.update(len(chunk))
     return metrics.result(), pd.DataFrame.from_records(records)
 
