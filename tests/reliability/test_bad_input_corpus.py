@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.page_samples import make_page
 from tf_crnn.cli import main
 from tf_crnn.errors import (
     INTERNAL_STATUS,
@@ -101,6 +102,22 @@ def config_file(context: Context, text: str) -> Path:
     return path
 
 
+def page(context: Context, xml: str | None = None, texts=("ab", "cd"), with_image: bool = True) -> Path:
+    """A PAGE-XML page of two of the tiny lines (``xml``: other content in its place)."""
+    made = make_page(context.folder / "pages", context.lines[:2], list(texts))
+    if xml is not None:
+        made["xml"].write_text(xml, encoding="utf-8")
+    if not with_image:
+        made["image"].unlink()
+    return made["xml"]
+
+
+def evaluate_page(context: Context, xml: Path) -> list[str]:
+    return ["evaluate", "--model-dir", str(context.export), "--csv", str(xml)]
+
+
+ENTITIES = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><PcGts>&e;</PcGts>'
+
 CASES = [
     Case("predict: a truncated PNG among good ones",
          lambda c: predict(c, str(folder_with(c, ("cut.png", truncated(c).read_bytes())))),
@@ -137,6 +154,18 @@ CASES = [
          ConfigError.exit_status, r"c\.json: a config file holds one JSON object"),
     Case("train: no alphabet given", lambda c: ["train", f"output_model_dir={c.folder / 'out'}"],
          AlphabetError.exit_status, r"no alphabet lookup file given \(lookup_alphabet_file is empty\)"),
+    Case("page: malformed XML", lambda c: evaluate_page(c, page(c, "<PcGts><Page>")), DataError.exit_status,
+         r"page\.xml.*not well-formed XML|page\.xml.*malformed"),
+    Case("page: a document that is neither PAGE nor ALTO",
+         lambda c: evaluate_page(c, page(c, '<?xml version="1.0"?><html><body/></html>')), DataError.exit_status,
+         r"page\.xml.*neither PAGE-XML"),
+    Case("page: external entities are refused", lambda c: evaluate_page(c, page(c, ENTITIES)),
+         DataError.exit_status, r"page\.xml.*declares XML entities"),
+    Case("page: its image is missing", lambda c: evaluate_page(c, page(c, with_image=False)),
+         DataError.exit_status, r"page\.xml.*(no image|image .*not found)"),
+    Case("page: predict into the input page without --in-place",
+         lambda c: predict(c, str(page(c)), "--output-dir", str(c.folder / "pages")), PARTIAL_STATUS,
+         r"is the input page; write elsewhere \(--output-dir\) or give --in-place"),
     Case("an unknown option", lambda c: ["predict", "--model-dir", str(c.export), "--colour"], USAGE_STATUS,
          r"unrecognized arguments: --colour"),
 ]  # fmt: skip

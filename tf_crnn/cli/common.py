@@ -53,12 +53,34 @@ def output_options() -> argparse.ArgumentParser:
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """How labelled lines are read: format, delimiters and the label text options (convert, alphabet)."""
     group = parser.add_argument_group("input")
-    group.add_argument("--format", default="auto", help="csv, tsv, gt_folder or tfrecord (default: from each path)")
+    group.add_argument(
+        "--format", default="auto", help="csv, tsv, gt_folder, tfrecord or page (default: from each path)"
+    )
     group.add_argument("--normalization", default="NFC", help="NFC (default), NFD, NFKC, NFKD or none")
     group.add_argument("--units", default="codepoint", help="split plain text by codepoint (default) or grapheme")
     group.add_argument("--normalize-whitespace", action="store_true", help="collapse white space, strip the ends")
     group.add_argument("--csv-delimiter", default=";", help="CSV path/label delimiter (default: ;)")
     group.add_argument("--split-delimiter", default="|", help="CSV unit delimiter (default: |)")
+    add_page_arguments(parser)
+
+
+def add_page_arguments(parser: argparse.ArgumentParser) -> None:
+    """How lines are cut from PAGE-XML/ALTO pages (the ``pages`` section of the configuration)."""
+    group = parser.add_argument_group("pages (PAGE-XML, ALTO, METS)")
+    group.add_argument("--mets-group", default="", help="METS file group(s) of the PAGE/ALTO files, comma-separated")
+    group.add_argument("--mets-image-group", default="", help="METS file group(s) of the page images")
+    group.add_argument("--line-padding", type=float, default=0.1, help="margin around each line, share of its height")
+    group.add_argument("--dewarp", action="store_true", help="straighten curved baselines")
+
+
+def page_options(args: argparse.Namespace):
+    """The :class:`~tf_crnn.data.formats.page_options.PageOptions` of :func:`add_page_arguments`, checked."""
+    from tf_crnn.data.formats.page_options import PageOptions
+
+    try:
+        return PageOptions(args.line_padding, args.dewarp, args.mets_group, args.mets_image_group)
+    except TfCrnnError as error:
+        raise UsageError(str(error).replace("pages.padding", "--line-padding")) from None
 
 
 def input_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,6 +99,7 @@ def input_options(args: argparse.Namespace) -> dict[str, Any]:
         "input_format": args.format,
         "csv_delimiter": args.csv_delimiter,
         "split_delimiter": args.split_delimiter,
+        "pages": page_options(args),
     }
 
 

@@ -7,6 +7,13 @@ import logging
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.pages import (
+    add_page_comparison_arguments,
+    add_page_figures,
+    compare_pages,
+    line_label,
+    page_evaluation_options,
+)
 
 NAME = "evaluate"
 LOGGER = logging.getLogger(__name__)
@@ -22,16 +29,18 @@ EXAMPLES = [
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --output per_line.csv",
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --lexicon words.txt",
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --json   # {cer, wer, ...}",
+    "tf-crnn evaluate --model-dir output/default --csv pages/ --report report/   # PAGE/ALTO: figures per page too",
+    "tf-crnn evaluate --gt ground_truth/page.xml --pred transcribed/page.xml   # two pages, no model",
 ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--csv",
-        required=True,
-        help="labelled lines: tf-crnn CSV (path;|l|a|b|e|l|), path<TAB>text list, .gt.txt folder or TFRecord shards",
+        help="labelled lines: tf-crnn CSV (path;|l|a|b|e|l|), path<TAB>text list, .gt.txt folder, TFRecord shards "
+        "or PAGE-XML/ALTO/METS pages",
     )
-    parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
+    parser.add_argument("--model-dir", help="export folder, or output folder (best export)")
     parser.add_argument("--report", metavar="DIR", help="write an HTML report to DIR/index.html")
     parser.add_argument(
         "--report-lines", type=int, default=50, metavar="N", help="lines with errors the report shows (default 50)"
@@ -41,15 +50,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--csv-delimiter", default=";")
     parser.add_argument("--split-delimiter", default="|")
+    add_page_comparison_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> Outcome:
     if args.batch_size < 1 or args.report_lines < 0:
         raise UsageError("--batch-size must be >= 1 and --report-lines >= 0")
+    if args.gt or args.pred:
+        return compare_pages(args)
+    if not args.csv or not args.model_dir:
+        raise UsageError("give --model-dir and --csv (labelled lines), or --gt and --pred (two pages)")
     from tf_crnn.serve.evaluate import evaluate_csv
 
     figures, table = evaluate_csv(
-        args.csv, args.model_dir, args.batch_size, args.csv_delimiter, args.split_delimiter, lexicon=args.lexicon
+        args.csv,
+        args.model_dir,
+        args.batch_size,
+        args.csv_delimiter,
+        args.split_delimiter,
+        lexicon=args.lexicon,
+        pages=page_evaluation_options(args),
     )
     document: dict = dict(figures)
     lines = [
@@ -63,6 +83,7 @@ def run(args: argparse.Namespace) -> Outcome:
             f"{unseen['characters']} reference characters are units the model's alphabet lacks, so it can never "
             f"read them ({unseen['share_of_char_errors']:.0%} of the character errors): {shown}"
         )
+    add_page_figures(table, document, lines)
     if args.output:
         from tf_crnn.utils.files import atomic_write_text
 
@@ -92,7 +113,9 @@ def _write_report(args: argparse.Namespace, table) -> Path:
     from tf_crnn.serve.predictor import find_export
 
     export_dir = find_export(Path(args.model_dir))
-    lines = [LineResult(r.path, r.reference, r.prediction, float(r.confidence)) for r in table.itertuples()]
+    lines = [
+        LineResult(r.path, r.reference, r.prediction, float(r.confidence), line_label(r)) for r in table.itertuples()
+    ]
     return write_report(
         args.report,
         lines,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.pages import add_page_output_arguments, run_pages
 from tf_crnn.utils.progress import progress_bar
 
 NAME = "predict"
@@ -28,6 +29,8 @@ EXAMPLES = [
     "tf-crnn predict --model-dir output/default --csv data/synthetic/eval.csv --output pred.csv",
     "tf-crnn predict --model-dir output/default scans/ --output pred.csv --resume   # after an interruption",
     "tf-crnn predict --model-dir output/default scans/ --lexicon words.txt --json   # one JSON document",
+    "tf-crnn predict --model-dir output/default pages/*.xml --output-dir transcribed/   # PAGE/ALTO in, same out",
+    "tf-crnn predict --model-dir output/default workspace/mets.xml --mets-group OCR-D-GT-SEG-PAGE --output-dir out/",
 ]
 #: Fewer lines than this are quick: no progress bar.
 BAR_FROM = 100
@@ -39,7 +42,9 @@ LOGGER = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from tf_crnn.serve.transcribe import FORMATS
 
-    parser.add_argument("inputs", nargs="*", help="image files, folders or quoted glob patterns")
+    parser.add_argument(
+        "inputs", nargs="*", help="image files, folders or quoted glob patterns; or PAGE-XML/ALTO/METS pages"
+    )
     parser.add_argument(
         "--csv", help="a labelled list whose image paths to transcribe: tf-crnn CSV, path<TAB>text list (.tsv/.txt)"
     )
@@ -58,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--csv-delimiter", default=";")
     parser.add_argument("--split-delimiter", default="|")
+    add_page_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -65,6 +71,10 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--top-n must be >= 0 and --batch-size >= 1")
     if args.format == "pred-txt" and args.output:
         raise UsageError("--format pred-txt writes beside each image; drop --output")
+    from tf_crnn.serve.pages import is_page_input
+
+    if any(is_page_input(item) for item in args.inputs):
+        return run_pages(args)
     if args.output and Path(args.output).exists() and not (args.resume or args.overwrite):
         raise UsageError(f"{args.output} exists: add --resume to continue it, or --overwrite to start again")
     if args.resume and args.format != "pred-txt" and not args.output:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tf_crnn.data.formats.csv_rows import read_csv_rows
+from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import detect_format, expand_sources, read_rows
 from tf_crnn.data.formats.tfrecords import load_index
 from tf_crnn.data.rows import RowProblem, raise_for_problems
@@ -279,6 +280,7 @@ def count_units(
     csv_delimiter: str = ";",
     split_delimiter: str = "|",
     multi_units: Iterable[str] = (),
+    pages: PageOptions | None = None,
 ) -> UnitCounts:
     """Count the units of labelled lines of any format; unreadable rows raise one DataError listing them."""
     found = UnitCounts()
@@ -290,7 +292,7 @@ def count_units(
             for unit, where in index.first_seen.items():
                 found.first_seen.setdefault(unit, where)
             continue
-        rows, problems = read_rows(source, text, input_format, csv_delimiter, split_delimiter, multi_units)
+        rows, problems = read_rows(source, text, input_format, csv_delimiter, split_delimiter, multi_units, pages)
         raise_for_problems(problems, f"unreadable rows in {source}")
         for row in rows:
             found.add(row.units, row.where)

@@ -212,6 +212,7 @@ def preprocess_csv(
             parameters.csv_delimiter,
             parameters.string_split_delimiter,
             multi_char_units(alphabet),
+            pages=parameters.pages,
         )
         if not file_rows and not file_problems:
             kind = "CSV file" if detect_format(source, parameters.input_format) == "csv" else "input"

@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from tf_crnn.data.alphabet import Alphabet
+from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import expand_sources, read_rows
 from tf_crnn.data.formats.tfrecords import FORMAT_VERSION, HEIGHT, SHARD_NAME, WIDTH, row_example, write_index
 from tf_crnn.data.images import image_size
+from tf_crnn.data.page_images import tensorflow_readable
 from tf_crnn.data.rows import LabelledRow, RowProblem, raise_for_problems
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
@@ -44,12 +46,13 @@ def read_sources(
     csv_delimiter: str = ";",
     split_delimiter: str = "|",
     multi_units: Sequence[str] = (),
+    pages: PageOptions | None = None,
 ) -> tuple[list[LabelledRow], list[RowProblem]]:
     """The rows and problems of several inputs; an input without any row is an error."""
     rows: list[LabelledRow] = []
     problems: list[RowProblem] = []
     for source in expand_sources(sources):
-        found, bad = read_rows(source, text, input_format, csv_delimiter, split_delimiter, multi_units)
+        found, bad = read_rows(source, text, input_format, csv_delimiter, split_delimiter, multi_units, pages)
         if not found and not bad:
             raise DataError(f"{source}: holds no labelled line")
         rows.extend(found)
@@ -76,6 +79,7 @@ def convert(
     lines_per_shard: int | None = None,
     shuffle_seed: int | None = None,
     skip_invalid: bool = False,
+    pages: PageOptions | None = None,
 ) -> dict[str, Any]:
     """Write the lines of ``sources`` into TFRecord shards in ``out_dir``; return the index document."""
     import tensorflow as tf
@@ -83,7 +87,7 @@ def convert(
     text = text or TextOptions()
     alphabet = Alphabet(alphabet_file) if alphabet_file else None
     multi_units = [unit for unit in alphabet.alphabet_units if len(unit) > 1] if alphabet else []
-    rows, problems = read_sources(sources, text, input_format, csv_delimiter, split_delimiter, multi_units)
+    rows, problems = read_sources(sources, text, input_format, csv_delimiter, split_delimiter, multi_units, pages)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(rows)
     if not rows:
@@ -157,6 +161,7 @@ def _checked_line(row: LabelledRow, alphabet: Alphabet | None) -> tuple[str, byt
     try:
         image = row.image if row.image is not None else Path(row.path).read_bytes()
         size = image_size(row.path, image)
+        image = tensorflow_readable(image)
     except FileNotFoundError:
         return f"image not found: {row.path}", *nothing
     except (ValueError, OSError) as error:

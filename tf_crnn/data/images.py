@@ -15,8 +15,9 @@ from PIL import Image, UnidentifiedImageError
 
 T = TypeVar("T")
 
-#: Formats tf.io.decode_image reads; others (e.g. TIFF) are reported before training.
-DECODABLE_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF"}
+#: Formats the pipeline reads: those tf.io.decode_image reads, and TIFF and JPEG 2000, which it reads
+#: through PNG (:func:`tf_crnn.data.page_images.tensorflow_readable`); others are reported before training.
+DECODABLE_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "JPEG2000"}
 
 
 #: What Pillow raises for truncated, corrupt or oversized files (it has no single error type).

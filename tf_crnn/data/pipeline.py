@@ -20,6 +20,7 @@ from tf_crnn.data.augment import augment_data
 from tf_crnn.data.checks import PreparedData
 from tf_crnn.data.features import CODES, IMAGE, IMAGES, LABEL_LENGTH, LABELS, PATHS, WIDTHS
 from tf_crnn.data.formats import tfrecords
+from tf_crnn.data.page_images import CONVERTED_HEADS, tensorflow_readable
 from tf_crnn.params.params import Params
 
 
@@ -175,10 +176,30 @@ def decoded_lines(
 
     def load(index: tf.Tensor) -> dict[str, tf.Tensor]:
         element = {name: values[index] for name, values in rows.items()}
-        encoded = element.pop(ENCODED) if ENCODED in element else tf.io.read_file(element[PATHS])
+        encoded = element.pop(ENCODED) if ENCODED in element else readable_file(element[PATHS])
         return {**element, IMAGE: decode_image(encoded, channels)}
 
     return row_order(len(data), shuffle, seed).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def readable_file(path: tf.Tensor) -> tf.Tensor:
+    """The bytes of an image file, TIFF and JPEG 2000 turned into PNG (which tf.io.decode_image reads).
+
+    Pillow converts them outside the graph (``tf.py_function``): the training input reads TIFF
+    lines, while exports keep a graph of TensorFlow ops only (the predictor converts TIFF itself).
+    """
+    data = tf.io.read_file(path)
+    head = tf.strings.substr(data, 0, 4)
+    convert = tf.reduce_any(tf.equal(head, tf.constant(list(CONVERTED_HEADS))))
+    return tf.cond(
+        convert,
+        lambda: tf.reshape(tf.py_function(_readable, [data], tf.string), []),
+        lambda: data,
+    )
+
+
+def _readable(data: tf.Tensor) -> bytes:
+    return tensorflow_readable(data.numpy())
 
 
 def read_records(files: tf.data.Dataset, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:

@@ -20,6 +20,8 @@ class LabelledRow:
     line: int = 0
     #: The encoded image itself, for rows read from TFRecord shards (whose ``path`` is informative only).
     image: bytes | None = field(default=None, repr=False, compare=False)
+    #: The id of the TextLine, for rows cut from a page (PAGE-XML, ALTO); ``source`` is then the XML file.
+    line_id: str = field(default="", compare=False)
 
     @property
     def text(self) -> str:
@@ -27,7 +29,8 @@ class LabelledRow:
 
     @property
     def where(self) -> str:
-        return f"{self.source}:{self.line}" if self.source else self.path
+        place = f"{self.source}:{self.line}" if self.source else self.path
+        return f"{place} (line {self.line_id})" if self.line_id else place
 
 
 @dataclass(frozen=True)

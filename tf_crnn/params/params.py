@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tf_crnn import geometry
+from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import INPUT_FORMATS
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import ConfigError
@@ -93,7 +94,7 @@ class Params:
     )
     string_split_delimiter: str = setting("|", Text("a non-empty string", bool), "tf-crnn CSV: around units", "data")
     csv_files_train: list[str] = setting(
-        [], Strings(), "training lines: CSV, TSV lists, .gt.txt folders, TFRecord shards, glob patterns", "data"
+        [], Strings(), "training lines: CSV, TSV, .gt.txt folders, TFRecord shards, PAGE/ALTO/METS pages, globs", "data"
     )
     csv_files_eval: list[str] = setting([], Strings(), "evaluation lines, in the same formats", "data")
     lookup_alphabet_file: str = setting("", Text(), "the alphabet: a JSON lookup {unit: code}", "data")
@@ -113,6 +114,7 @@ class Params:
         "auto", Choice(INPUT_FORMATS, "auto: from each path's type"), "the format of every input path", "data"
     )
     text: TextOptions = setting(None, Section(TextOptions), "how labels become units", "data")
+    pages: PageOptions = setting(None, Section(PageOptions), "how lines are cut from PAGE-XML/ALTO pages", "data")
     synthetic_data: SyntheticData = setting(
         None, Section(SyntheticData), "generated training lines, as files or on the fly", "data"
     )

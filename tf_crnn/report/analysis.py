@@ -29,6 +29,9 @@ class LineResult:
     reference: str
     prediction: str
     confidence: float = math.nan
+    #: What the report names the line by, when its image file's name says little (a line cut from a
+    #: page: ``page.xml, line l12``); empty: the image's file name.
+    label: str = ""
 
     @functools.cached_property
     def errors(self) -> int:

@@ -50,7 +50,7 @@ def sample_rows(params: Params, n: int, seed: int = 0) -> list[LabelledRow]:
         if detect_format(source, params.input_format) == "tfrecord":  # one shard is sample enough
             source = load_index(source).files[0]
         reading = (params.text, params.input_format, params.csv_delimiter, params.string_split_delimiter)
-        file_rows, problems = read_rows(source, *reading)
+        file_rows, problems = read_rows(source, *reading, pages=params.pages)
         rows += file_rows
         bad_rows += len(problems)
     order = np.random.default_rng(seed).permutation(len(rows))

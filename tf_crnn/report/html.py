@@ -353,7 +353,7 @@ def _worst(worst: Sequence[LineResult], images: Sequence[tuple[str, int, int] | 
             f"<li>{picture}"
             f'<div class="row"><span class="tag">reference</span><span class="text ref">{reference}</span></div>'
             f'<div class="row"><span class="tag">read</span><span class="text hyp">{prediction}</span></div>'
-            f'<div class="meta" title="{escape(line.path)}">{escape(Path(line.path).name)} · '
+            f'<div class="meta" title="{escape(line.path)}">{escape(line.label or Path(line.path).name)} · '
             f"{line.errors} error{'s' if line.errors != 1 else ''} · CER {_percent(line.cer)}{confidence}</div>"
             "</li>"
         )

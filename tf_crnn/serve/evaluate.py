@@ -17,12 +17,14 @@ from typing import Any
 import pandas as pd
 
 from tf_crnn.data.alphabet import Alphabet
+from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import detect_format, read_rows
 from tf_crnn.data.rows import LabelledRow, raise_for_problems
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
 from tf_crnn.layout import PARAMS_FILENAME, ExportLayout
 from tf_crnn.metrics import TextMetrics, edit_distance
+from tf_crnn.serve.pages import training_page_options
 from tf_crnn.serve.predictor import PredictionModel
 from tf_crnn.utils.progress import progress_bar
 
@@ -35,6 +37,7 @@ def evaluate_csv(
     split_delimiter: str = "|",
     progress: bool = True,
     lexicon: str | None = None,
+    pages: PageOptions | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Figures over the whole file, and a table of every line (path, reference, prediction, ..., error).
 
@@ -42,11 +45,14 @@ def evaluate_csv(
     ``error`` is in the table and ``unreadable_lines`` in the figures), so an unreadable image never
     makes the figures look better. ``unseen_units`` says which reference units the model's alphabet
     lacks (it can never output them) and how much of the character errors they explain. ``lexicon``
-    (a words file) evaluates lexicon-constrained decoding instead of greedy decoding.
+    (a words file) evaluates lexicon-constrained decoding instead of greedy decoding. Lines of pages
+    (PAGE-XML, ALTO) are cut as ``pages`` says (default: as the model's training did), and their rows
+    name the page (``source``) and the line (``line_id``).
     """
     model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
+    pages = pages or training_page_options(model.export_dir)
     rows, problems = read_rows(
-        csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter
+        csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter, pages=pages
     )
     raise_for_problems(problems, f"unreadable rows in {csv_file}")
     if not rows:
@@ -57,16 +63,17 @@ def evaluate_csv(
     with progress_bar(total=len(rows), desc="evaluating", enabled=progress) as bar:
         for row, line in zip(rows, model.iter_predict(inputs, errors="report")):
             metrics.update([row.text], [line.text])
-            records.append(
-                {
-                    "path": row.path,
-                    "reference": row.text,
-                    "prediction": line.text,
-                    "confidence": line.confidence,
-                    "edit_distance": edit_distance(row.text, line.text),
-                    "error": line.error or "",
-                }
-            )
+            record = {
+                "path": row.path,
+                "reference": row.text,
+                "prediction": line.text,
+                "confidence": line.confidence,
+                "edit_distance": edit_distance(row.text, line.text),
+                "error": line.error or "",
+            }
+            if row.line_id:  # a line of a page: which page, which line
+                record.update(source=row.source, line_id=row.line_id)
+            records.append(record)
             bar.update(1)
     figures: dict[str, Any] = dict(metrics.result())
     figures["unreadable_lines"] = sum(1 for record in records if record["error"])

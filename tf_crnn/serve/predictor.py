@@ -19,13 +19,15 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from tf_crnn.data.images import image_size
+from tf_crnn.data.images import DECODE_ERRORS, image_size
+from tf_crnn.data.page_images import tensorflow_readable
 from tf_crnn.errors import DataError, ModelError, TfCrnnError
 from tf_crnn.layout import ExportLayout, best_export, read_export_info
 from tf_crnn.serve.predictions import LinePrediction, Predictions
 
 if TYPE_CHECKING:
     from tf_crnn.serve.lexicon import LexiconDecoder
+    from tf_crnn.serve.pages import PagePrediction
 
 ImageInput = str | os.PathLike | bytes | np.ndarray
 ERROR_MODES = ("raise", "report")
@@ -116,6 +118,16 @@ class PredictionModel:
             for index in range(len(batch)):
                 yield batch[index]
 
+    def predict_page(self, xml_path: str | os.PathLike, image: str | os.PathLike | None = None) -> PagePrediction:
+        """Read every line of a PAGE-XML or ALTO page: text, confidence and words with their page outlines.
+
+        The image is found as training finds it (or given as ``image``); lines are cut as the model's
+        training cut them. :func:`tf_crnn.serve.pages.write_page` writes the result back into the format.
+        """
+        from tf_crnn.serve.pages import predict_page
+
+        return predict_page(self, xml_path, image)
+
     def iter_batches(
         self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"
     ) -> Iterator[Predictions]:
@@ -144,7 +156,7 @@ class PredictionModel:
         for index, item in enumerate(chunk):
             try:
                 encoded[index] = item if isinstance(item, np.ndarray) else _encoded(item)
-            except (OSError, TfCrnnError) as error:
+            except (TfCrnnError, *DECODE_ERRORS) as error:
                 errors[index] = _read_problem(item, error)
         good = [i for i, error in enumerate(errors) if error is None]
         try:
@@ -216,13 +228,14 @@ def _with_channels(array: np.ndarray, channels: int) -> np.ndarray:
 
 
 def _encoded(item: Any) -> bytes:
+    """Encoded bytes the graph decodes: files read, TIFF and JPEG 2000 turned into PNG, arrays encoded."""
     if isinstance(item, bytes):
-        return item
+        return tensorflow_readable(item)
     if isinstance(item, (str, os.PathLike)):
         data = Path(item).read_bytes()
         if not data:
             raise DataError("image file is empty")
-        return data
+        return tensorflow_readable(data)
     array = _checked(np.asarray(item))
     if array.ndim == 3 and array.shape[2] >= 3:
         array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
@@ -252,9 +265,11 @@ def _read_problem(item: Any, error: Exception) -> str:
         return "image file not found"
     if isinstance(error, IsADirectoryError):
         return "a folder, not an image file"
-    if isinstance(error, OSError):
-        return f"cannot read the file ({error.strerror or error})"
-    return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot read the file ({error.strerror})"
+    if isinstance(error, TfCrnnError):
+        return str(error)
+    return f"unreadable image, corrupt or truncated ({error})"
 
 
 def _decode_problem(data: Any) -> str | None:

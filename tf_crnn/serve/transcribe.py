@@ -1,8 +1,8 @@
 """Reading inputs and writing predictions for ``tf-crnn predict``, for collections of any size.
 
-Inputs are image files, folders (their image files), glob patterns (quoted, ``**`` allowed) and/or the
-image paths of a labelled list (a tf-crnn CSV, a ``path<TAB>text`` list or a ``.gt.txt`` folder, as
-training reads them). Output formats:
+Inputs are image files, folders (their image files: PNG, JPEG, BMP, GIF, TIFF, JPEG 2000), glob
+patterns (quoted, ``**`` allowed) and/or the image paths of a labelled list (a tf-crnn CSV, a
+``path<TAB>text`` list or a ``.gt.txt`` folder, as training reads them). Output formats:
 
 * ``csv`` (default): ``path;text;confidence`` lines, plus ``beam_i;log_prob_i`` pairs with ``--top-n``
   and a space-separated ``char_probs`` column with ``--chars``; an image that could not be read is
@@ -30,7 +30,7 @@ from tf_crnn.errors import DataError
 from tf_crnn.serve.predictions import LinePrediction
 from tf_crnn.utils.files import atomic_write_text
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".jp2")
 FORMATS = ("csv", "jsonl", "pred-txt")
 PRED_TXT_SUFFIX = ".pred.txt"
 

@@ -4,7 +4,9 @@
 * ``.tsv``, ``.txt``, ``.lst``: ``path<TAB>text`` lists (:mod:`~tf_crnn.data.formats.tsv_rows`);
 * a folder: line images with ``.gt.txt`` files (:mod:`~tf_crnn.data.formats.gt_folder`), or TFRecord shards
   when it holds the converter's ``index.json``;
-* ``.tfrecord``/``.tfrecords`` files or their ``index.json`` (:mod:`~tf_crnn.data.formats.tfrecords`).
+* ``.tfrecord``/``.tfrecords`` files or their ``index.json`` (:mod:`~tf_crnn.data.formats.tfrecords`);
+* pages (:mod:`~tf_crnn.data.formats.pages`): a PAGE-XML or ALTO ``.xml``, a ``mets.xml``, a folder of
+  them (with no ``.gt.txt`` in it), or a ``.tsv``/``.txt``/``.lst`` list of ``image<TAB>xml`` pairs.
 
 Glob patterns (``shards/*.tfrecord``, ``books/*/train.tsv``) expand to their files, in sorted order.
 ``input_format`` overrides the guess for every path.
@@ -19,14 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from tf_crnn.data.formats.csv_rows import read_csv_rows
-from tf_crnn.data.formats.gt_folder import read_gt_folder
+from tf_crnn.data.formats.gt_folder import GT_SUFFIX, read_gt_folder
+from tf_crnn.data.formats.page_options import PageOptions
+from tf_crnn.data.formats.pages import is_page_folder, is_pairs_list, read_page_rows
 from tf_crnn.data.formats.tfrecords import INDEX_FILENAME
 from tf_crnn.data.formats.tsv_rows import read_tsv_rows
 from tf_crnn.data.rows import LabelledRow, RowProblem
 from tf_crnn.data.text import TextOptions
 from tf_crnn.errors import DataError
 
-INPUT_FORMATS = ("auto", "csv", "tsv", "gt_folder", "tfrecord")
+INPUT_FORMATS = ("auto", "csv", "tsv", "gt_folder", "tfrecord", "page")
 SUFFIXES = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -34,6 +38,7 @@ SUFFIXES = {
     ".lst": "tsv",
     ".tfrecord": "tfrecord",
     ".tfrecords": "tfrecord",
+    ".xml": "page",
 }
 
 
@@ -61,15 +66,20 @@ def detect_format(source: str | os.PathLike, input_format: str = "auto") -> str:
         return input_format
     path = Path(source)
     if path.is_dir():
-        return "tfrecord" if (path / INDEX_FILENAME).is_file() else "gt_folder"
+        if (path / INDEX_FILENAME).is_file():
+            return "tfrecord"
+        has_lines = next(path.rglob("*" + GT_SUFFIX), None) is not None
+        return "page" if not has_lines and is_page_folder(path) else "gt_folder"
     if path.name == INDEX_FILENAME:
         return "tfrecord"
     found = SUFFIXES.get(path.suffix.lower())
     if found is None:
         raise DataError(
-            f"{source}: cannot tell the format from the name (expected .csv, .tsv/.txt, .tfrecord, or a folder); "
-            "set input_format to csv, tsv, gt_folder or tfrecord"
+            f"{source}: cannot tell the format from the name (expected .csv, .tsv/.txt, .tfrecord, .xml, or a "
+            "folder); set input_format to csv, tsv, gt_folder, tfrecord or page"
         )
+    if found == "tsv" and is_pairs_list(path):
+        return "page"
     return found
 
 
@@ -80,13 +90,15 @@ def read_rows(
     csv_delimiter: str = ";",
     split_delimiter: str = "|",
     multi_units: Iterable[str] = (),
+    pages: PageOptions | None = None,
 ) -> tuple[list[LabelledRow], list[RowProblem]]:
     """The rows of one input (any format) with units as ``text`` says, and the rows that are unusable.
 
     ``multi_units`` (the alphabet's units of several characters) are joined in plain-text labels;
     CSV units are explicit and stay as written, only normalised. TFRecord rows carry their image
     bytes (:attr:`LabelledRow.image`): read them this way for evaluation-sized sets only; training
-    streams large sets (:func:`tf_crnn.data.checks.prepare_streamed`).
+    streams large sets (:func:`tf_crnn.data.checks.prepare_streamed`). Page rows are lines cut from
+    their page as ``pages`` says (cached image files).
     """
     text = text or TextOptions()
     kind = detect_format(source, input_format)
@@ -97,6 +109,8 @@ def read_rows(
         return read_tsv_rows(source, text, multi_units)
     if kind == "gt_folder":
         return read_gt_folder(source, text, multi_units)
+    if kind == "page":
+        return read_page_rows(source, text, multi_units, pages)
     from tf_crnn.data.formats.tfrecords import read_tfrecord_rows
 
     return read_tfrecord_rows(source), []

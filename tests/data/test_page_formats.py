@@ -1,0 +1,272 @@
+# ruff: noqa: E501  (XML samples read best one element per line)
+"""PAGE-XML, ALTO and METS reading: lines, text, order, images found, and every bad input named."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.page_samples import PAGE_NS, alto_xml, make_page, page_xml
+from tf_crnn.data.formats.mets import read_mets
+from tf_crnn.data.formats.page_options import PageOptions
+from tf_crnn.data.formats.pages import load_document, page_entries, read_page_rows
+from tf_crnn.data.formats.sources import detect_format, read_rows
+from tf_crnn.errors import DataError
+
+BOXES = [[(10, 10), (110, 10), (110, 30), (10, 30)], [(10, 40), (110, 40), (110, 60), (10, 60)]]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CRNN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def lines(tiny_dataset):
+    """Four generated line images and their texts."""
+    rows = [line.split(";", 1) for line in tiny_dataset["train"].read_text(encoding="utf-8").splitlines()[:4]]
+    return [tiny_dataset["train"].parent / path for path, _ in rows], [
+        label.strip("|").replace("|", "") for _, label in rows
+    ]
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_page_lines_text_order_and_old_schema_points(tmp_path):
+    xml = page_xml("p.png", (200, 100), BOXES, ["first", "second"], ids=["a", "b"])
+    # the region's lines in reverse document order through a second region named first by the reading order
+    xml = xml.replace('regionRef="r1"/>', 'regionRef="r2"/><RegionRefIndexed index="1" regionRef="r1"/>')
+    xml = xml.replace("</TextRegion>", '</TextRegion><TextRegion id="r2"><TextLine id="c"><Coords><Point x="1" y="1"/>'
+                      '<Point x="50" y="1"/><Point x="50" y="9"/></Coords><TextEquiv index="2"><Unicode>two</Unicode>'
+                      '</TextEquiv><TextEquiv index="1"><Unicode>one</Unicode></TextEquiv></TextLine></TextRegion>')  # fmt: skip
+    document = load_document(write(tmp_path / "p.xml", xml))
+    assert [(line.id, line.region, line.text) for line in document.lines] == [
+        ("c", "r2", "one"), ("a", "r1", "first"), ("b", "r1", "second"),
+    ]  # fmt: skip
+    assert document.lines[0].polygon == [(1.0, 1.0), (50.0, 1.0), (50.0, 9.0)]
+    assert document.lines[1].baseline == [(10.0, 27.0), (110.0, 27.0)]
+    assert document.declared_size == (200, 100) and document.image_name == "p.png"
+
+
+def test_page_namespace_prefix_and_2013_schema(tmp_path):
+    xml = page_xml("p.png", (200, 100), BOXES, ["x y", "z"]).replace(
+        PAGE_NS, "http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15"
+    )
+    xml = xml.replace("<PcGts xmlns=", "<pc:PcGts xmlns:pc=").replace("</PcGts>", "</pc:PcGts>")
+    xml = xml.replace("<", "<pc:").replace("<pc:/", "</pc:").replace("<pc:?xml", "<?xml").replace("<pc:pc:", "<pc:")
+    xml = xml.replace("</pc:pc:", "</pc:")
+    document = load_document(write(tmp_path / "p.xml", xml))
+    assert [line.text for line in document.lines] == ["x y", "z"]
+
+
+def test_alto_text_with_sp_hyp_and_boxes(tmp_path):
+    xml = alto_xml("p.png", (200, 100), BOXES, ["ab cd", "e"])
+    xml = xml.replace('<String CONTENT="e"/>', '<String CONTENT="e"/><HYP CONTENT="¬"/>')
+    document = load_document(write(tmp_path / "a.xml", xml))
+    assert [line.text for line in document.lines] == ["ab cd", "e¬"]
+    assert document.lines[0].polygon == [(10.0, 10.0), (110.0, 10.0), (110.0, 30.0), (10.0, 30.0)]
+    assert document.lines[0].baseline == [(10.0, 27.0), (110.0, 27.0)]
+    assert document.image_name == "p.png" and document.kind == "alto"
+
+
+def test_alto_without_sp_joins_strings_whose_boxes_are_apart(tmp_path):
+    line = ('<TextLine ID="t" HPOS="0" VPOS="0" WIDTH="90" HEIGHT="20"><String CONTENT="Was" HPOS="0" VPOS="0" '
+            'WIDTH="30" HEIGHT="20"/><String CONTENT="iſt" HPOS="40" VPOS="0" WIDTH="30" HEIGHT="20"/>'
+            '<String CONTENT="?" HPOS="70" VPOS="0" WIDTH="5" HEIGHT="20"/></TextLine>')  # fmt: skip
+    xml = f'<alto xmlns="http://www.loc.gov/standards/alto/ns-v2#"><Layout><Page><PrintSpace><TextBlock ID="b">{line}</TextBlock></PrintSpace></Page></Layout></alto>'
+    document = load_document(write(tmp_path / "a.xml", xml))
+    assert document.lines[0].text == "Was iſt?"
+    assert any("no SP" in note for note in document.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<PcGts><Page", "not well-formed XML"),
+        ('<?xml version="1.0"?><html><body/></html>', "neither PAGE-XML"),
+        ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><PcGts>&e;</PcGts>', "declares XML entities"),
+        ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><PcGts>&c;</PcGts>', "declares XML entities"),
+    ],
+)  # fmt: skip
+def test_bad_documents_are_refused_with_the_file_named(tmp_path, text, expected):
+    path = write(tmp_path / "bad.xml", text)
+    with pytest.raises(DataError, match=expected) as error:
+        load_document(path)
+    assert str(path) in str(error.value)
+
+
+def test_bad_lines_are_problems_naming_file_xml_line_and_id(tmp_path):
+    boxes = [
+        [(10, 10), (20, 10)],  # 2 points
+        [(10, 10), (20, 10), (30, 10)],  # no area
+        [(10, 10), (110, 10), (110, 30), (10, 30)],
+    ]
+    xml = page_xml("p.png", (200, 100), boxes, ["a", "b", "c"])
+    xml = xml.replace(
+        "</TextRegion>", '<TextLine id="nocoords"><TextEquiv><Unicode>d</Unicode></TextEquiv></TextLine></TextRegion>'
+    )
+    document = load_document(write(tmp_path / "p.xml", xml))
+    reasons = [str(problem) for problem in document.problems]
+    assert [line.id for line in document.lines] == ["l3"]
+    assert "line l1: polygon has 2 point(s)" in reasons[0] and "line l2: polygon has zero area" in reasons[1]
+    assert "line nocoords: no Coords" in reasons[2]
+    assert all(reason.startswith(f"{tmp_path / 'p.xml'}:") for reason in reasons)
+
+
+def test_page_rows_cut_once_and_cached(tmp_path, lines, caplog):
+    images, texts = lines
+    made = make_page(tmp_path / "book", images, [texts[0], None, texts[2], texts[3]])
+    assert detect_format(made["xml"]) == "page" and detect_format(tmp_path / "book") == "page"
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(made["xml"])
+    assert problems == [] and [row.text for row in rows] == [texts[0], texts[2], texts[3]]
+    assert "1 line(s) without text skipped" in caplog.text and "(l2)" in caplog.text
+    assert rows[0].source == str(made["xml"]) and rows[0].line_id == "l1" and "(line l1)" in rows[0].where
+    cut = np.asarray(Image.open(rows[0].path))
+    assert cut.shape[0] > Image.open(images[0]).height  # padding above and below
+    assert cut[0, 0] == 205  # the line's own (grey) background, not white or black
+    mtime = {row.path: (tmp_path / row.path).stat().st_mtime_ns for row in rows}
+    again, _ = read_rows(made["xml"])
+    assert [row.path for row in again] == [row.path for row in rows]
+    assert {row.path: (tmp_path / row.path).stat().st_mtime_ns for row in again} == mtime  # not cut again
+    other, _ = read_rows(made["xml"], pages=PageOptions(padding=0.3))
+    assert other[0].path != rows[0].path
+
+
+def test_alto_and_page_of_one_page_give_the_same_rows(tmp_path, lines):
+    images, texts = lines
+    page = make_page(tmp_path / "p", images, texts)
+    alto = make_page(tmp_path / "a", images, texts, kind="alto")
+    page_rows, _ = read_rows(page["xml"])
+    alto_rows, _ = read_rows(alto["xml"])
+    assert [r.text for r in page_rows] == [r.text for r in alto_rows] == texts
+    for a, b in zip(page_rows, alto_rows):
+        assert np.array_equal(np.asarray(Image.open(a.path)), np.asarray(Image.open(b.path)))
+
+
+def test_image_found_beside_the_xml_when_its_name_is_wrong(tmp_path, lines, caplog):
+    images, texts = lines
+    made = make_page(tmp_path / "p", images, texts, image_name="elsewhere/scan.jpg")
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(made["xml"])
+    assert len(rows) == 4 and not problems
+    assert "elsewhere/scan.jpg) is not on disk; using" in caplog.text
+
+
+def test_missing_image_is_a_problem_saying_what_was_looked_for(tmp_path, lines):
+    images, texts = lines
+    made = make_page(tmp_path / "p", images, texts, image_name="scan.jpg")
+    made["image"].rename(tmp_path / "p" / "other.tif")
+    rows, problems = read_rows(made["xml"])
+    assert rows == [] and len(problems) == 1
+    assert problems[0].source == str(made["xml"])
+    assert "page image not found" in problems[0].reason and "'scan.jpg'" in problems[0].reason
+    assert "mets.xml" in problems[0].reason
+
+
+def test_image_relative_to_a_parent_folder_as_ocrd_workspaces_write(tmp_path, lines):
+    images, texts = lines
+    made = make_page(tmp_path / "ws" / "GT", images, texts)
+    (tmp_path / "ws" / "IMG").mkdir()
+    made["image"].rename(tmp_path / "ws" / "IMG" / "scan.tif")
+    made["xml"].write_text(made["xml"].read_text().replace('imageFilename="page.tif"', 'imageFilename="IMG/scan.tif"'))
+    rows, problems = read_rows(made["xml"])
+    assert len(rows) == 4 and not problems
+
+
+def test_scaled_image_scales_coordinates_and_inconsistent_one_is_refused(tmp_path, lines, caplog):
+    images, texts = lines
+    made = make_page(tmp_path / "p", images, texts)
+    page = Image.open(made["image"])
+    page.resize((page.width * 2, page.height * 2)).save(made["image"], compression="tiff_lzw")
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(made["xml"])
+    assert len(rows) == 4 and not problems and "coordinates scaled by 2" in caplog.text
+    page.resize((page.width * 2, page.height)).save(made["image"], compression="tiff_lzw")
+    rows, problems = read_rows(made["xml"])
+    assert rows == [] and "the two ratios differ" in problems[0].reason
+
+
+def test_coordinates_outside_the_image(tmp_path, lines, caplog):
+    images, texts = lines
+    made = make_page(tmp_path / "p", images, texts)
+    text = made["xml"].read_text()
+    first = " ".join(f"{x},{y}" for x, y in made["boxes"][0])
+    text = text.replace(first, first.replace("30,", "-5,"), 1)  # negative x: clipped
+    fourth = " ".join(f"{x},{y}" for x, y in made["boxes"][3])
+    text = text.replace(fourth, "5000,5000 5100,5000 5100,5050 5000,5050")  # wholly outside: a problem
+    made["xml"].write_text(text)
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(made["xml"])
+    assert len(rows) == 3 and "line l4: polygon lies outside" in problems[0].reason
+    assert "1 line polygon(s) reach outside the image" in caplog.text and "l1" in caplog.text
+
+
+def test_region_only_page_is_named(tmp_path):
+    xml = page_xml("p.png", (200, 100), [], [])
+    made = write(tmp_path / "p.xml", xml)
+    Image.new("L", (200, 100), 255).save(tmp_path / "p.png")
+    with pytest.raises(DataError, match="no text lines, only text regions .*p.xml.*segment the pages into lines"):
+        read_page_rows(made)
+
+
+def test_mets_ties_images_and_xml_and_names_missing_pages(tmp_path, lines, caplog):
+    images, texts = lines
+    workspace = tmp_path / "ws"
+    made = make_page(workspace / "GT", images, texts, image_name="GT/page.jpg")  # the name of an absent image
+    made["image"].rename(workspace / "GT" / "page_B.tif")
+    mets = write(workspace / "mets.xml", """<mets:mets xmlns:mets="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink">
+<mets:fileSec>
+<mets:fileGrp USE="IMG"><mets:file ID="i1" MIMETYPE="image/jpeg"><mets:FLocat LOCTYPE="URL" xlink:href="https://example.org/page.jpg"/></mets:file>
+<mets:file ID="i2" MIMETYPE="image/jpeg"><mets:FLocat xlink:href="https://example.org/page2.jpg"/></mets:file></mets:fileGrp>
+<mets:fileGrp USE="BIN"><mets:file ID="b1" MIMETYPE="image/tiff"><mets:FLocat xlink:href="GT/page_B.tif"/></mets:file></mets:fileGrp>
+<mets:fileGrp USE="GT"><mets:file ID="g1" MIMETYPE="application/vnd.prima.page+xml"><mets:FLocat xlink:href="GT/page.xml"/></mets:file>
+<mets:file ID="g2" MIMETYPE="application/vnd.prima.page+xml"><mets:FLocat xlink:href="GT/gone.xml"/></mets:file></mets:fileGrp>
+</mets:fileSec>
+<mets:structMap TYPE="PHYSICAL"><mets:div TYPE="physSequence">
+<mets:div TYPE="page" ID="P1" ORDER="1"><mets:fptr FILEID="i1"/><mets:fptr FILEID="b1"/><mets:fptr FILEID="g1"/></mets:div>
+<mets:div TYPE="page" ID="P2" ORDER="2"><mets:fptr FILEID="i2"/><mets:fptr FILEID="g2"/></mets:div>
+</mets:div></mets:structMap></mets:mets>""")  # fmt: skip
+    entries, missing = read_mets(mets)
+    assert [entry.xml.name for entry in entries] == ["page.xml"] and "page P2: GT/gone.xml" in missing[0]
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(mets)
+    assert len(rows) == 4 and not problems
+    assert "page_B.tif" in caplog.text and "1 page(s) listed but not on disk" in caplog.text
+    assert detect_format(workspace) == "page" and len(page_entries(workspace, PageOptions())) == 1
+
+
+def test_mets_with_page_and_alto_groups_needs_a_choice(tmp_path, lines):
+    images, texts = lines
+    workspace = tmp_path / "ws"
+    make_page(workspace / "PAGE", images, texts, image_name="PAGE/page.tif")
+    make_page(workspace / "ALTO", images, texts, kind="alto", image_name=None)
+    mets = write(workspace / "mets.xml", """<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink">
+<fileSec><fileGrp USE="IMG"><file ID="i" MIMETYPE="image/tiff"><FLocat xlink:href="PAGE/page.tif"/></file></fileGrp>
+<fileGrp USE="GT-PAGE"><file ID="p" MIMETYPE="application/vnd.prima.page+xml"><FLocat xlink:href="PAGE/page.xml"/></file></fileGrp>
+<fileGrp USE="GT-ALTO"><file ID="a" MIMETYPE="application/alto+xml"><FLocat xlink:href="ALTO/page.xml"/></file></fileGrp></fileSec>
+<structMap TYPE="PHYSICAL"><div TYPE="physSequence"><div TYPE="page" ID="P1"><fptr FILEID="i"/><fptr FILEID="p"/><fptr FILEID="a"/></div></div></structMap></mets>""")  # fmt: skip
+    with pytest.raises(DataError, match="several file groups .*--mets-group"):
+        read_rows(mets)
+    alto_rows, _ = read_rows(mets, pages=PageOptions(mets_group="GT-ALTO"))
+    page_rows, _ = read_rows(mets, pages=PageOptions(mets_group="nothing,GT-PAGE"))
+    assert [r.text for r in alto_rows] == [r.text for r in page_rows] == texts
+    with pytest.raises(DataError, match="no PAGE/ALTO file in the file group"):
+        read_rows(mets, pages=PageOptions(mets_group="OTHER"))
+
+
+def test_pairs_list(tmp_path, lines):
+    images, texts = lines
+    made = make_page(tmp_path / "p", images, texts, image_name="missing.png")
+    pairs = write(tmp_path / "pages.tsv", f"p/{made['image'].name}\tp/{made['xml'].name}\n")
+    assert detect_format(pairs) == "page"
+    rows, problems = read_rows(pairs)
+    assert len(rows) == 4 and not problems

@@ -1,0 +1,161 @@
+"""Pages in, pages out: predict_page, writing PAGE/ALTO back (read again: the same lines and text),
+the input never overwritten unless asked, evaluation by page, two pages compared, TIFF line images."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.page_samples import make_page
+from tf_crnn.cli import main
+from tf_crnn.data.formats.pages import load_document
+from tf_crnn.errors import PARTIAL_STATUS
+from tf_crnn.serve.pages import write_page
+from tf_crnn.serve.predictor import PredictionModel
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CRNN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def model(random_export):
+    return PredictionModel(random_export[3])
+
+
+@pytest.fixture
+def lines(tiny_dataset):
+    rows = [line.split(";", 1) for line in tiny_dataset["eval"].read_text(encoding="utf-8").splitlines()[:5]]
+    images = [tiny_dataset["eval"].parent / path for path, _ in rows]
+    return images, [label.strip("|").replace("|", "") for _, label in rows]
+
+
+def run(*argv) -> tuple[int, dict]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*argv, "--json"])
+    return code, json.loads(out.getvalue()) if out.getvalue().strip() else {}
+
+
+@pytest.mark.parametrize("kind", ["page", "alto"])
+def test_predict_page_equals_line_prediction_and_round_trips(tmp_path, lines, model, kind):
+    images, texts = lines
+    made = make_page(tmp_path / "in", images, texts, kind=kind)
+    prediction = model.predict_page(made["xml"])
+    assert len(prediction.lines) == 5 and prediction.kind == kind
+    original = made["xml"].read_bytes()
+    out = write_page(prediction, tmp_path / "out" / "page.xml", "my-model")
+    assert made["xml"].read_bytes() == original
+    again = load_document(out)
+    assert [line.id for line in again.lines] == [line.id for line in load_document(made["xml"]).lines]
+    # what was written reads back as what was predicted (ALTO keeps the text in its words)
+    assert [line.text or "" for line in again.lines] == [line.text for line in prediction.lines]
+    assert again.lines[0].polygon == load_document(made["xml"]).lines[0].polygon
+    written = out.read_text(encoding="utf-8")
+    assert "tf-crnn" in written and "my-model" in written
+    for line in prediction.lines:
+        assert " ".join(word.text for word in line.words) == " ".join(line.text.split())
+        for word in line.words:  # word boxes lie on the line, in page coordinates
+            xs = [x for x, _ in word.polygon]
+            box = made["boxes"][int(line.id.removeprefix("tl").removeprefix("l")) - 1]
+            assert box[0][0] - 6 <= min(xs) <= max(xs) <= box[1][0] + 6
+
+
+def test_page_lines_are_read_as_the_cut_line_images(tmp_path, lines, model):
+    images, texts = lines
+    made = make_page(tmp_path / "in", images, texts)
+    from tf_crnn.data.formats.sources import read_rows
+
+    rows, _ = read_rows(made["xml"])
+    assert [line.text for line in model.predict_page(made["xml"]).lines] == model.predict([r.path for r in rows]).texts
+
+
+def test_cli_predict_pages_never_overwrites_and_in_place(tmp_path, lines, random_export):
+    images, texts = lines
+    made = make_page(tmp_path / "in", images, texts)
+    export = str(random_export[3])
+    code, document = run("predict", "--model-dir", export, str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"))
+    assert code == 0 and document["pages"] == 1 and document["lines"] == 5
+    assert document["written"] == [str(tmp_path / "out" / "page.xml")]
+    code, _ = run("predict", "--model-dir", export, str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"))
+    assert code == 0  # a file tf-crnn wrote may be written again
+    before = made["xml"].read_bytes()
+    code, document = run("predict", "--model-dir", export, str(made["xml"]), "--output-dir", str(tmp_path / "in"))
+    assert code == PARTIAL_STATUS and "is the input page" in document["failed"][0]
+    assert made["xml"].read_bytes() == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "page.xml").write_text("<x/>")
+    code, document = run("predict", "--model-dir", export, str(made["xml"]), "--output-dir", str(tmp_path / "mine"))
+    assert code == PARTIAL_STATUS and "not written by tf-crnn" in document["failed"][0]
+    assert (tmp_path / "mine" / "page.xml").read_text() == "<x/>"
+    code, document = run("predict", "--model-dir", export, str(made["xml"]), "--in-place")
+    assert code == 0 and made["xml"].read_bytes() != before and b"tf-crnn" in made["xml"].read_bytes()
+
+
+def test_cli_predict_pages_usage_errors(tmp_path, lines, random_export, capsys):
+    images, texts = lines
+    made = make_page(tmp_path / "in", images, texts)
+    export = str(random_export[3])
+    with pytest.raises(SystemExit):
+        main(["predict", "--model-dir", export, str(made["xml"])])
+    assert "--output-dir DIR or --in-place" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model-dir", export, str(made["xml"]), str(images[0]), "--output-dir", str(tmp_path)])
+    assert "not both" in capsys.readouterr().err
+
+
+def test_evaluate_pages_per_page_and_report(tmp_path, lines, random_export):
+    images, texts = lines
+    make_page(tmp_path / "book", images[:3], texts[:3], name="p1")
+    make_page(tmp_path / "book", images[3:], texts[3:], name="p2", kind="alto")
+    export = str(random_export[3])
+    code, document = run(
+        "evaluate", "--model-dir", export, "--csv", str(tmp_path / "book"), "--report", str(tmp_path / "r")
+    )
+    assert code == 0 and document["lines"] == 5
+    assert [(page["page"].rsplit("/", 1)[1], page["lines"]) for page in document["pages"]] == [
+        ("p1.xml", 3),
+        ("p2.xml", 2),
+    ]
+    html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "p1.xml, line l1" in html or "p2.xml, line tl1" in html
+
+
+def test_compare_two_pages_matches_by_id_then_by_overlap(tmp_path, lines, random_export):
+    images, texts = lines
+    gt = make_page(tmp_path / "gt", images, texts)
+    code, document = run("evaluate", "--gt", str(gt["xml"]), "--pred", str(gt["xml"]))
+    assert code == 0 and document["cer"] == 0 and document["lines"] == 5
+    pred = tmp_path / "pred.xml"
+    changed = (
+        gt["xml"]
+        .read_text()
+        .replace('id="l1"', 'id="other"')
+        .replace(f"<Unicode>{texts[1]}</Unicode>", "<Unicode>x</Unicode>")
+    )
+    pred.write_text(changed)
+    code, document = run(
+        "evaluate", "--gt", str(gt["xml"]), "--pred", str(pred), "--output", str(tmp_path / "lines.csv")
+    )
+    assert document["lines_without_prediction"] == 0 and document["lines"] == 5
+    assert document["line_accuracy"] == pytest.approx(0.8)
+    assert "other" in (tmp_path / "lines.csv").read_text()
+
+
+def test_tiff_line_images_are_read_like_png(tmp_path, lines, model):
+    images, _ = lines
+    tiff = tmp_path / "line.tif"
+    gray = np.asarray(Image.open(images[0]).convert("L"))
+    Image.fromarray(gray).convert("1").save(tiff, compression="group4")
+    png = tmp_path / "line.png"
+    Image.fromarray(np.asarray(Image.open(tiff).convert("L"))).save(png)
+    assert model.predict([tiff]).texts == model.predict([png]).texts
+    from tf_crnn.data.images import image_size
+
+    assert image_size(str(tiff)) == Image.open(png).size

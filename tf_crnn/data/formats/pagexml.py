@@ -1,0 +1,183 @@
+"""PAGE-XML (schema versions 2010 to 2019, any namespace prefix): its text lines, and the recognised text written back.
+
+Reading: every ``TextLine`` with its ``Coords`` (``points="x,y ..."``, or the 2010 schema's ``Point``
+children), ``Baseline``, id, region (the nearest enclosing region) and its line-level text (the
+``TextEquiv`` with ``index="1"``, else the first). Lines follow the page's ``ReadingOrder`` (nested
+groups flattened; regions it does not name come after, in document order), then their order in
+the region. Writing (:func:`set_line_text`) replaces the line's ``TextEquiv`` and ``Word`` elements
+and leaves everything else of the document as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from tf_crnn.data.formats.page_document import (
+    PAGE,
+    PageDocument,
+    TextLine,
+    children,
+    descendants,
+    format_points,
+    local_name,
+    parse_points,
+    polygon_problem,
+)
+
+
+def _points(element: Any) -> list[tuple[float, float]]:
+    """The points of a ``Coords``/``Baseline``: the ``points`` attribute or (2010 schema) ``Point`` children."""
+    if element is None:
+        return []
+    if element.get("points") is not None:
+        return parse_points(element.get("points"))
+    return [(float(p.get("x")), float(p.get("y"))) for p in children(element, "Point")]
+
+
+def line_text(element: Any) -> str | None:
+    """The line-level ``TextEquiv/Unicode``: the one with ``index="1"``, else the first; None if there is none."""
+    equivs = children(element, "TextEquiv")
+    if not equivs:
+        return None
+    chosen = next((e for e in equivs if e.get("index") == "1"), equivs[0])
+    unicode = children(chosen, "Unicode")
+    if not unicode:
+        return None
+    return unicode[0].text or ""
+
+
+def _reading_order(page: Any) -> list[str]:
+    """Region ids in the page's reading order (nested groups flattened, by ``index`` where given)."""
+
+    def walk(group: Any) -> list[str]:
+        items = [child for child in group if local_name(child).endswith(("Indexed", "Group", "Ref"))]
+        if any(child.get("index") is not None for child in items):
+            items.sort(key=lambda child: int(child.get("index", 0)))
+        order = []
+        for child in items:
+            if child.get("regionRef"):
+                order.append(child.get("regionRef"))
+            if local_name(child).startswith(("OrderedGroup", "UnorderedGroup")):
+                order.extend(walk(child))
+        return order
+
+    order: list[str] = []
+    for reading in children(page, "ReadingOrder"):
+        for group in reading:
+            if group.get("regionRef"):
+                order.append(group.get("regionRef"))
+            order.extend(walk(group))
+    return order
+
+
+def _region_of(line: Any) -> Any:
+    parent = line.getparent()
+    while parent is not None and not local_name(parent).endswith("Region"):
+        parent = parent.getparent()
+    return parent
+
+
+def read_page(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
+    """The page of a parsed PAGE-XML document."""
+    pages = children(tree.getroot(), "Page")
+    if not pages:
+        raise_missing(xml_path)
+    page = pages[0]
+    size = None
+    if page.get("imageWidth") and page.get("imageHeight"):
+        size = (int(float(page.get("imageWidth"))), int(float(page.get("imageHeight"))))
+    document = PageDocument(xml_path, PAGE, page.get("imageFilename"), size, tree=tree)
+    regions = [node for node in page.iter() if local_name(node) == "TextRegion"]
+    document.regions = len(regions)
+    rank = {region_id: index for index, region_id in enumerate(_reading_order(page))}
+    found = []
+    for position, element in enumerate(descendants(page, "TextLine")):
+        region = _region_of(element)
+        region_id = region.get("id", "") if region is not None else ""
+        line_id = element.get("id") or f"line{position + 1}"
+        try:
+            polygon = _points(next(iter(children(element, "Coords")), None))
+            baseline = _points(next(iter(children(element, "Baseline")), None)) or None
+        except (TypeError, ValueError) as error:
+            document.problem(element, line_id, f"unreadable coordinates ({error})")
+            continue
+        if not polygon:
+            document.problem(element, line_id, "no Coords: the line has no outline to cut")
+            continue
+        reason = polygon_problem(polygon)
+        if reason:
+            document.problem(element, line_id, reason)
+            continue
+        line = TextLine(line_id, region_id, polygon, baseline, line_text(element), element.sourceline or 0, element)
+        found.append((rank.get(region_id, len(rank)), position, line))
+    document.lines = [line for _, _, line in sorted(found, key=lambda item: item[:2])]
+    return document
+
+
+def raise_missing(xml_path: Path) -> None:
+    from tf_crnn.errors import DataError
+
+    raise DataError(f"{xml_path}: PAGE-XML without a <Page> element")
+
+
+def _namespaced(parent: Any, name: str) -> str:
+    namespace = etree.QName(parent).namespace
+    return f"{{{namespace}}}{name}" if namespace else name
+
+
+def set_line_text(
+    line: TextLine, text: str, confidence: float, words: list[tuple[str, float, list[tuple[float, float]]]]
+) -> None:
+    """Write the recognised text of a line into its element: ``Word`` elements (``Coords``, ``TextEquiv``
+    with ``conf``) and the line's ``TextEquiv``; earlier ones (ground truth, another engine's) are replaced.
+
+    PAGE wants, in a ``TextLine``, ``Coords``, ``Baseline``, other elements, then ``Word``s, then
+    ``TextEquiv``, then ``TextStyle``: the new elements go where the schema puts them.
+    """
+    element = line.element
+    for old in children(element, "Word") + children(element, "TextEquiv"):
+        element.remove(old)
+    anchor = None
+    for child in element:
+        if local_name(child) in ("TextStyle", "UserDefined", "Labels") and anchor is None:
+            anchor = child
+    new = []
+    for index, (word, word_conf, polygon) in enumerate(words, start=1):
+        node = etree.Element(_namespaced(element, "Word"), id=f"{line.id}_w{index}")
+        etree.SubElement(node, _namespaced(element, "Coords"), points=format_points(polygon))
+        _text_equiv(node, word, word_conf)
+        new.append(node)
+    equiv = etree.Element(_namespaced(element, "TextEquiv"), conf=f"{confidence:.4f}")
+    etree.SubElement(equiv, _namespaced(element, "Unicode")).text = text
+    new.append(equiv)
+    for node in new:
+        if anchor is None:
+            element.append(node)
+        else:
+            anchor.addprevious(node)
+
+
+def _text_equiv(parent: Any, text: str, confidence: float) -> None:
+    equiv = etree.SubElement(parent, _namespaced(parent, "TextEquiv"), conf=f"{confidence:.4f}")
+    etree.SubElement(equiv, _namespaced(parent, "Unicode")).text = text
+
+
+def add_processing_record(document: PageDocument, software: str, version: str, model: str, when: str) -> None:
+    """A ``MetadataItem`` (PAGE 2018+) naming the software, its version and the model; the metadata's
+    ``LastChange`` is set to ``when``."""
+    root = document.tree.getroot()
+    metadata = next(iter(children(root, "Metadata")), None)
+    if metadata is None:
+        metadata = etree.Element(_namespaced(root, "Metadata"))
+        root.insert(0, metadata)
+    for change in children(metadata, "LastChange"):
+        change.text = when
+    item = etree.SubElement(
+        metadata, _namespaced(root, "MetadataItem"), type="processingStep", name="text recognition", value=software
+    )
+    labels = etree.SubElement(item, _namespaced(root, "Labels"))
+    for key, value in (("version", version), ("model", model), ("date", when)):
+        etree.SubElement(labels, _namespaced(root, "Label"), type=key, value=value)

@@ -1,0 +1,256 @@
+"""Transcribing pages: every line of a PAGE-XML or ALTO page read by a model, written back into the same format.
+
+The model is a :class:`~tf_crnn.serve.predictor.PredictionModel` (not imported here: it imports this
+module for its ``predict_page``). The lines are cut as the model's training cut them (the ``pages``
+section of the export's ``params.json``) and read in batches; the recognised text goes back into the
+document: PAGE gets the line's ``TextEquiv`` with its confidence and one ``Word`` per word, ALTO one
+``String`` per word with ``SP`` between them. A word's box comes from the columns of its characters
+in the cut line, mapped back through the cut (deskewed or dewarped) onto the page. Everything else
+in the document stays as it was, and a processing record names tf-crnn, its version and the model.
+
+Files are written atomically and never over the input unless asked (``in_place``); a file in the
+output folder is replaced only when tf-crnn wrote it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from tf_crnn.data.formats import alto, pagexml
+from tf_crnn.data.formats.mets import PageEntry
+from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine, local_name
+from tf_crnn.data.formats.page_options import PageOptions
+from tf_crnn.data.formats.pages import OpenedPage, cut_lines, open_page, page_entries
+from tf_crnn.data.linecut import LineCut
+from tf_crnn.data.rows import RowProblem
+from tf_crnn.errors import DataError, TfCrnnError
+from tf_crnn.layout import PARAMS_FILENAME
+from tf_crnn.serve.predictions import CharPrediction
+from tf_crnn.utils.files import atomic_write_bytes
+
+LOGGER = logging.getLogger(__name__)
+SOFTWARE = "tf-crnn"
+Polygon = list[tuple[float, float]]
+
+
+@dataclass
+class WordPrediction:
+    """A recognised word: its text, mean character probability and outline on the page."""
+
+    text: str
+    confidence: float
+    polygon: Polygon
+
+
+@dataclass
+class PageLinePrediction:
+    """A line of the page with what the model read: text, confidence, words (empty for exports without
+    character positions) and the characters with their columns in the cut line."""
+
+    id: str
+    region: str
+    text: str
+    confidence: float
+    words: list[WordPrediction] = field(default_factory=list)
+    chars: list[CharPrediction] | None = None
+    line: TextLine | None = field(default=None, repr=False)
+
+
+@dataclass
+class PagePrediction:
+    """The lines of one page, read; ``problems`` are the lines that could not be cut (left as they were)."""
+
+    xml_path: Path
+    image_path: Path
+    kind: str
+    lines: list[PageLinePrediction]
+    problems: list[RowProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    document: PageDocument | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def training_page_options(export_dir: Path) -> PageOptions:
+    """How the model's training cut lines from pages (the defaults for exports that predate the section)."""
+    params_file = export_dir / PARAMS_FILENAME
+    if not params_file.is_file():
+        return PageOptions()
+    section = json.loads(params_file.read_text(encoding="utf-8")).get("pages", {})
+    return PageOptions(**section)
+
+
+def words_of(chars: list[CharPrediction], cut: LineCut) -> list[WordPrediction]:
+    """The words of a line (characters between spaces) with their page outlines and mean probabilities."""
+    words: list[WordPrediction] = []
+    current: list[CharPrediction] = []
+    for char in [*chars, None]:
+        if char is not None and not char.unit.isspace():
+            current.append(char)
+            continue
+        if current:
+            polygon = cut.box_on_page(current[0].x_start, current[-1].x_end)
+            confidence = sum(c.probability for c in current) / len(current)
+            words.append(WordPrediction("".join(c.unit for c in current), confidence, polygon))
+        current = []
+    return words
+
+
+def predict_opened(model: Any, page: OpenedPage, options: PageOptions) -> PagePrediction:
+    """Read every line of an opened page (the image decoded once, lines sent in the model's batches)."""
+    cuts = list(cut_lines(page, options))
+    predictions = model.predict([cut.image for _, cut in cuts]) if cuts else None
+    lines = []
+    for index, (line, cut) in enumerate(cuts):
+        read = predictions[index]
+        words = words_of(read.chars, cut) if read.chars is not None else []
+        lines.append(PageLinePrediction(line.id, line.region, read.text, read.confidence, words, read.chars, line))
+    return PagePrediction(
+        page.xml, page.image_path, page.document.kind, lines, page.problems, page.notes, page.document
+    )
+
+
+def predict_page(
+    model: Any,
+    xml_path: str | os.PathLike | PageEntry,
+    image: str | os.PathLike | None = None,
+    options: PageOptions | None = None,
+) -> PagePrediction:
+    """Read the lines of one PAGE-XML or ALTO page (its image found as training finds it, or ``image``)."""
+    entry = xml_path if isinstance(xml_path, PageEntry) else PageEntry(Path(xml_path), Path(image) if image else None)
+    options = options or training_page_options(model.export_dir)
+    return predict_opened(model, open_page(entry), options)
+
+
+def page_run_options(export_dir: Path, mets_group: str = "", mets_image_group: str = "") -> PageOptions:
+    """The model's cut options with the METS file groups of this run (where to find pages, not how to cut)."""
+    options = training_page_options(export_dir)
+    return PageOptions(options.padding, options.dewarp, mets_group, mets_image_group, options.cache_dir)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tf-crnn")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def written_by_us(path: Path) -> bool:
+    """Whether an existing file is a page tf-crnn wrote (so writing it again loses nothing of the user's)."""
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (etree.XMLSyntaxError, OSError):
+        return False
+    for node in root.iter():
+        name = local_name(node)
+        if name == "MetadataItem" and node.get("value") == SOFTWARE:
+            return True
+        if name == "softwareName" and (node.text or "").strip() == SOFTWARE:
+            return True
+    return False
+
+
+def write_page(prediction: PagePrediction, out: str | os.PathLike, model_name: str = "", replace: bool = False) -> Path:
+    """Write the page with the recognised text to ``out`` (atomically), in the format it was read in.
+
+    ``replace`` allows writing over the input itself; another existing file is replaced only when
+    tf-crnn wrote it.
+    """
+    out = Path(out)
+    document = prediction.document
+    same = out.exists() and out.resolve() == prediction.xml_path.resolve()
+    if same and not replace:
+        raise TfCrnnError(f"{out}: is the input page; write elsewhere (--output-dir) or give --in-place")
+    if out.exists() and not same and not written_by_us(out):
+        raise TfCrnnError(f"{out}: exists and was not written by tf-crnn; choose another --output-dir")
+    module = pagexml if document.kind == PAGE else alto
+    for line in prediction.lines:
+        words = [(word.text, word.confidence, word.polygon) for word in line.words]
+        module.set_line_text(line.line, line.text, line.confidence, words)
+    when = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    module.add_processing_record(document, SOFTWARE, _version(), model_name, when)
+    data = etree.tostring(document.tree, xml_declaration=True, encoding="UTF-8", standalone=None)
+    atomic_write_bytes(out, data + (b"" if data.endswith(b"\n") else b"\n"))
+    return out
+
+
+@dataclass
+class PagesSummary:
+    """What transcribing a set of pages did: pages and lines written, and what could not be done."""
+
+    pages: int = 0
+    lines: int = 0
+    written: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped_lines: list[str] = field(default_factory=list)
+
+
+def _output_path(entry: PageEntry, source: Path, output_dir: Path | None) -> Path:
+    if output_dir is None:
+        return entry.xml
+    base = source if source.is_dir() else source.parent
+    try:
+        relative = entry.xml.resolve().relative_to(base.resolve())
+    except ValueError:
+        relative = Path(entry.xml.name)
+    return output_dir / relative
+
+
+def transcribe_pages(
+    model: Any,
+    sources: list[str],
+    output_dir: str | os.PathLike | None,
+    in_place: bool = False,
+    options: PageOptions | None = None,
+) -> PagesSummary:
+    """Transcribe every page of ``sources`` (XML files, METS files, folders, pairs lists) and write each one
+    to ``output_dir`` (keeping its path below the source folder) or, with ``in_place``, over itself.
+
+    A page that cannot be read or written is named in ``failed`` and the others go on.
+    """
+    if output_dir is None and not in_place:
+        raise TfCrnnError("give an output folder for the transcribed pages, or in_place=True to write over them")
+    options = options or training_page_options(model.export_dir)
+    out_root = Path(output_dir) if output_dir is not None else None
+    summary = PagesSummary()
+    model_name = str(model.export_dir)
+    for source in sources:
+        for entry in page_entries(source, options):
+            try:
+                prediction = predict_opened(model, open_page(entry), options)
+                for note in prediction.notes:
+                    LOGGER.warning("%s: %s", entry.xml, note)
+                out = write_page(prediction, _output_path(entry, Path(source), out_root), model_name, replace=in_place)
+            except (DataError, TfCrnnError, OSError) as error:
+                summary.failed.append(str(error))
+                LOGGER.error("%s", error)
+                continue
+            summary.pages += 1
+            summary.lines += len(prediction.lines)
+            summary.written.append(str(out))
+            summary.skipped_lines += [str(problem) for problem in prediction.problems]
+    return summary
+
+
+def is_page_input(path: str) -> bool:
+    """Whether a ``predict`` input is page ground truth (XML, METS, pairs list, folder of XML) rather than images."""
+    from tf_crnn.data.formats.sources import detect_format
+
+    candidate = Path(path)
+    if not candidate.exists():
+        return candidate.suffix.lower() == ".xml"
+    try:
+        return detect_format(candidate) == "page"
+    except DataError:
+        return False
