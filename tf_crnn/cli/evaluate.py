@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.model_option import add_model_arguments, resolve_model
 
 NAME = "evaluate"
 HELP = "CER, WER and line accuracy of an exported model on a labelled CSV, and an HTML report"
@@ -20,6 +21,7 @@ EXAMPLES = [
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --output per_line.csv",
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --lexicon words.txt",
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --json   # {cer, wer, ...}",
+    "tf-crnn evaluate --model printed-latin --csv lines.csv             # a model that ships with tf-crnn",
 ]
 
 
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="labelled lines: tf-crnn CSV (path;|l|a|b|e|l|), path<TAB>text list, .gt.txt folder or TFRecord shards",
     )
-    parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
+    add_model_arguments(parser)
     parser.add_argument("--report", metavar="DIR", help="write an HTML report to DIR/index.html")
     parser.add_argument(
         "--report-lines", type=int, default=50, metavar="N", help="lines with errors the report shows (default 50)"
@@ -44,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> Outcome:
     if args.batch_size < 1 or args.report_lines < 0:
         raise UsageError("--batch-size must be >= 1 and --report-lines >= 0")
+    resolve_model(args)
     from tf_crnn.serve.evaluate import evaluate_csv
 
     figures, table = evaluate_csv(
