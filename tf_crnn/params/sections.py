@@ -32,6 +32,7 @@ class FontSizes(Kind):
 
 
 SHARE = Number(0.0, 1.0, phrase="a share between 0 and 1")
+ORTHOGRAPHIES = ("modern", "historical")
 
 
 @dataclass
@@ -56,6 +57,18 @@ class SyntheticData:
     font_sizes: list[int] = setting([20, 48], FontSizes(), "[smallest, largest] font size in pixels")
     binarize: float = setting(0.5, SHARE, "share of lines binarised like many archive scans")
     rare_share: float = setting(0.3, SHARE, "share of lines with units drawn uniformly from the alphabet")
+    font_dir_share: float = setting(
+        0.5, SHARE, "share of lines drawn with the font_dir fonts when the built-in fonts are on too"
+    )
+    languages: list[str] = setting(
+        [], Strings("a list of wordfreq language codes (e.g. ['de', 'fr'])", nonempty_items=True, empty_is_none=False),
+        "languages of the line texts (wordfreq codes); empty: English plus those whose letters the alphabet has",
+    )  # fmt: skip
+    orthography: str = setting(
+        "modern", Choice(ORTHOGRAPHIES),
+        "historical: long s, r rotunda, umlauts as a small e above, u/v by position and abbreviations, "
+        "as the prints of the 15th-19th centuries set them (tf_crnn.synth.historical)",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         validate(self, "synthetic_data.")
