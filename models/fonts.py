@@ -154,6 +154,7 @@ def coverage(model: str, folder: Path | None = None) -> list[tuple[str, int, int
     and the alphabet's units that no font (installed or built in) draws, which stop generation."""
     from tf_crnn.synth.fonts import FontLibrary
 
+    manifest(model)  # an unknown model is named
     units = recipe_alphabet(model)
     library = FontLibrary(units, folder or FONTS / model)  # raises, naming them, if a unit has no font
     drawn = [u for u in dict.fromkeys(units) if u != " "]
