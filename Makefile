@@ -4,8 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP_TRAIN := $(VENV)/.installed-train
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_MODELS := $(VENV)/.installed-models
+MODELS ?= printed-latin historical-latin
 
-.PHONY: train test lint format clean
+.PHONY: train test models lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,15 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+$(STAMP_MODELS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[models]"
+	touch $@ $(STAMP_TRAIN)
+
+## make models: install the training fonts, train each shipped model (resuming), measure it on real lines
+## and package its export into tf_crnn/pretrained/ (hours on a CPU; run again after an interruption)
+models: $(STAMP_MODELS)
+	for model in $(MODELS); do $(BIN)/python models/build.py all $$model || exit 1; done
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .

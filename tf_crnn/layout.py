@@ -39,6 +39,10 @@ EXPORT_INFO_FILENAME = "export_info.json"
 MODEL_CARD_FILENAME = "MODEL_CARD.md"
 ONNX_FILENAME = "network.onnx"
 TFLITE_FILENAME = "network.tflite"
+#: The models that ship with the package: one export folder per name (package data).
+SHIPPED_MODELS = Path(__file__).resolve().parent / "pretrained"
+#: Further folders of named models (``os.pathsep``-separated), searched before the shipped ones.
+MODELS_ENV = "TF_CRNN_MODELS"
 
 
 @dataclass(frozen=True)
@@ -188,3 +192,19 @@ def best_export(folder: str | os.PathLike) -> Path | None:
         return float("inf") if value is None else value
 
     return min(reversed(exports), key=cer)
+
+
+def model_folders() -> list[Path]:
+    """Where named models are looked up, in order: the folders of ``$TF_CRNN_MODELS``, then the shipped models."""
+    extra = [Path(entry).expanduser() for entry in os.environ.get(MODELS_ENV, "").split(os.pathsep) if entry]
+    return [*extra, SHIPPED_MODELS]
+
+
+def named_model(name: str) -> Path | None:
+    """The export folder of the model called ``name`` (``printed-latin``, ...), None if no folder holds one."""
+    if not name or Path(name).name != name or name.startswith("."):
+        return None
+    for folder in model_folders():
+        if ExportLayout(folder / name).is_export:
+            return folder / name
+    return None

@@ -10,7 +10,19 @@ from tests.conftest import REPO
 from tf_crnn.cli import COMMANDS, main
 from tf_crnn.errors import DataError
 
-NAMES = ["train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid"]
+NAMES = [
+    "train",
+    "evaluate",
+    "predict",
+    "models",
+    "export",
+    "synth",
+    "convert",
+    "alphabet",
+    "prepare-iam",
+    "plot",
+    "grid",
+]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -13,16 +13,18 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from tf_crnn import __version__
-from tf_crnn.cli import alphabet, convert, evaluate, export, grid, plot, predict, prepare_iam, synth, train
+from tf_crnn.cli import alphabet, convert, evaluate, export, grid, models, plot, predict, prepare_iam, synth, train
 from tf_crnn.cli.common import add_command_parser, configure_process, examples, execute, parse, run_command
 
 COMMANDS: tuple[ModuleType, ...] = (
-    train, evaluate, predict, export, synth, convert, alphabet, prepare_iam, plot, grid
+    train, evaluate, predict, models, export, synth, convert, alphabet, prepare_iam, plot, grid
 )  # fmt: skip
 QUICK_START = [
     "tf-crnn train config.json                      # train the default experiment (synthetic lines)",
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --report report/",
     "tf-crnn predict --model-dir output/default scans/*.png",
+    "tf-crnn models                                 # the models that ship with tf-crnn",
+    "tf-crnn predict --model printed-latin scans/*.png",
     "tf-crnn plot output/default --out curves.png",
     "tf-crnn grid config.json --out grid.png         # the training lines as the network sees them",
     "",

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.model_option import add_model_arguments, resolve_model
 from tf_crnn.cli.pages import (
     add_page_comparison_arguments,
     add_page_figures,
@@ -31,6 +32,7 @@ EXAMPLES = [
     "tf-crnn evaluate --model-dir output/default --csv data/synthetic/eval.csv --json   # {cer, wer, ...}",
     "tf-crnn evaluate --model-dir output/default --csv pages/ --report report/   # PAGE/ALTO: figures per page too",
     "tf-crnn evaluate --gt ground_truth/page.xml --pred transcribed/page.xml   # two pages, no model",
+    "tf-crnn evaluate --model printed-latin --csv lines.csv             # a model that ships with tf-crnn",
 ]
 
 
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="labelled lines: tf-crnn CSV (path;|l|a|b|e|l|), path<TAB>text list, .gt.txt folder, TFRecord shards "
         "or PAGE-XML/ALTO/METS pages",
     )
-    parser.add_argument("--model-dir", help="export folder, or output folder (best export)")
+    add_model_arguments(parser, required=False)
     parser.add_argument("--report", metavar="DIR", help="write an HTML report to DIR/index.html")
     parser.add_argument(
         "--report-lines", type=int, default=50, metavar="N", help="lines with errors the report shows (default 50)"
@@ -58,8 +60,9 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--batch-size must be >= 1 and --report-lines >= 0")
     if args.gt or args.pred:
         return compare_pages(args)
+    resolve_model(args)
     if not args.csv or not args.model_dir:
-        raise UsageError("give --model-dir and --csv (labelled lines), or --gt and --pred (two pages)")
+        raise UsageError("give --model-dir or --model NAME, and --csv (labelled lines); or --gt and --pred (two pages)")
     from tf_crnn.serve.evaluate import evaluate_csv
 
     figures, table = evaluate_csv(

@@ -103,8 +103,8 @@ def compare_pages(args: argparse.Namespace) -> Outcome:
     """``evaluate --gt GT --pred PRED``: the two pages' lines matched and compared, no model."""
     if not (args.gt and args.pred):
         raise UsageError("--gt and --pred go together: the ground truth and the prediction to compare")
-    if args.csv or args.model_dir or args.report or args.lexicon:
-        raise UsageError("--gt/--pred compare two pages: drop --csv, --model-dir, --report and --lexicon")
+    if args.csv or args.model_dir or getattr(args, "model", None) or args.report or args.lexicon:
+        raise UsageError("--gt/--pred compare two pages: drop --csv, --model-dir/--model, --report and --lexicon")
     from tf_crnn.serve.page_evaluate import compare_pages as compare
     from tf_crnn.utils.files import atomic_write_text
 

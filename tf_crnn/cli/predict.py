@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.model_option import add_model_arguments, resolve_model
 from tf_crnn.cli.pages import add_page_output_arguments, run_pages
 from tf_crnn.utils.progress import progress_bar
 
@@ -24,6 +25,7 @@ DESCRIPTION = (
 )
 EXAMPLES = [
     "tf-crnn predict --model-dir output/default line1.png line2.png        # path;text;confidence",
+    "tf-crnn predict --model historical-latin scans/                       # a model that ships with tf-crnn",
     "tf-crnn predict --model-dir output/default scans/ --format pred-txt    # scans/x.pred.txt beside x.png",
     "tf-crnn predict --model-dir output/default 'scans/**/*.png' --format jsonl --top-n 3 --chars",
     "tf-crnn predict --model-dir output/default --csv data/synthetic/eval.csv --output pred.csv",
@@ -48,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--csv", help="a labelled list whose image paths to transcribe: tf-crnn CSV, path<TAB>text list (.tsv/.txt)"
     )
-    parser.add_argument("--model-dir", required=True, help="export folder, or output folder (best export)")
+    add_model_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="csv", help="output format (default: csv)")
     parser.add_argument("--output", help="write csv/jsonl here instead of standard output")
     writing = parser.add_mutually_exclusive_group()
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> Outcome:
         raise UsageError("--top-n must be >= 0 and --batch-size >= 1")
     if args.format == "pred-txt" and args.output:
         raise UsageError("--format pred-txt writes beside each image; drop --output")
+    resolve_model(args)
     from tf_crnn.serve.pages import is_page_input
 
     if any(is_page_input(item) for item in args.inputs):

@@ -8,7 +8,9 @@ configuration here, the same way:
    ``synthetic_data.n_train`` keeps the section's other entries);
 3. the ``field=value`` updates, which win over every file. A dotted field (``synthetic_data.n_train=50``)
    changes one entry of a section. Values are JSON (``restore_model=true``, ``'input_shape=[48, 1024]'``)
-   or Python literals (``restore_model=True``); anything else is a string (``optimizer=rms``).
+   or Python literals (``restore_model=True``); anything else is a string (``optimizer=rms``);
+4. with ``warm_start.model``, the architecture fields that no file and no update set are the source
+   model's (its ``params.json``), so fine-tuning a shipped model needs only its name.
 
 The word ``with`` (sacred's syntax) may come before them and is ignored. The result is validated once,
 by Params; the sacred experiment receives the resolved values as its configuration.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from tf_crnn.errors import ConfigError
+from tf_crnn.layout import PARAMS_FILENAME, named_model
 from tf_crnn.params.params import Params, load_config_file
+
+LOGGER = logging.getLogger(__name__)
+#: How many folders above a checkpoint its run's params.json may lie (checkpoints/ckpt-N, checkpoints/best/ckpt-N).
+CHECKPOINT_DEPTH = 3
 
 
 @dataclass
@@ -90,11 +98,45 @@ def merge(values: dict[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def resolve(files: Sequence[str | os.PathLike] = (), updates: Mapping[str, Any] | None = None) -> Params:
-    """The Params of the defaults, then ``files`` in order, then ``updates``."""
-    values = Params().to_dict()
+    """The Params of the defaults, then ``files`` in order, then ``updates``, then the warm start's architecture."""
+    values, given = Params().to_dict(), set(updates or {})
     for config_file in files:
-        merge(values, load_config_file(config_file))
-    return Params.from_dict(merge(values, updates or {}))
+        loaded = load_config_file(config_file)
+        given |= set(loaded)
+        merge(values, loaded)
+    merge(values, updates or {})
+    warm_start = values.get("warm_start")
+    if isinstance(warm_start, dict) and isinstance(warm_start.get("model"), str) and warm_start["model"]:
+        inherit_architecture(values, given, warm_start["model"])
+    return Params.from_dict(values)
+
+
+def source_params_file(model: str) -> Path | None:
+    """The ``params.json`` of a warm start's source: a named model, an export or output folder, or the run
+    of a checkpoint."""
+    named = named_model(model)
+    if named is not None:
+        return named / PARAMS_FILENAME
+    path = Path(model)
+    folders = [path, *path.parents[:CHECKPOINT_DEPTH]] if Path(f"{model}.index").is_file() else [path]
+    return next((folder / PARAMS_FILENAME for folder in folders if (folder / PARAMS_FILENAME).is_file()), None)
+
+
+def inherit_architecture(values: dict[str, Any], given: set[str], model: str) -> None:
+    """Set the architecture fields absent from ``given`` to those of the source ``model`` (left alone when
+    its params.json cannot be read: the warm start itself then says why)."""
+    params_file = source_params_file(model)
+    if params_file is None:
+        return
+    try:
+        source = json.loads(params_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    inherited = [name for name in Params().architecture if name not in given and name in source]
+    for name in inherited:
+        values[name] = source[name]
+    if inherited:
+        LOGGER.info("warm_start.model %s: %s as the source model has them", model, ", ".join(inherited))
 
 
 def resolve_arguments(arguments: Sequence[str]) -> Params:

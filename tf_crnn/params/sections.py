@@ -32,6 +32,7 @@ class FontSizes(Kind):
 
 
 SHARE = Number(0.0, 1.0, phrase="a share between 0 and 1")
+ORTHOGRAPHIES = ("modern", "historical")
 
 
 @dataclass
@@ -56,6 +57,18 @@ class SyntheticData:
     font_sizes: list[int] = setting([20, 48], FontSizes(), "[smallest, largest] font size in pixels")
     binarize: float = setting(0.5, SHARE, "share of lines binarised like many archive scans")
     rare_share: float = setting(0.3, SHARE, "share of lines with units drawn uniformly from the alphabet")
+    font_dir_share: float = setting(
+        0.5, SHARE, "share of lines drawn with the font_dir fonts when the built-in fonts are on too"
+    )
+    languages: list[str] = setting(
+        [], Strings("a list of wordfreq language codes (e.g. ['de', 'fr'])", nonempty_items=True, empty_is_none=False),
+        "languages of the line texts (wordfreq codes); empty: English plus those whose letters the alphabet has",
+    )  # fmt: skip
+    orthography: str = setting(
+        "modern", Choice(ORTHOGRAPHIES),
+        "historical: long s, r rotunda, umlauts as a small e above, u/v by position and abbreviations, "
+        "as the prints of the 15th-19th centuries set them (tf_crnn.synth.historical)",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         validate(self, "synthetic_data.")
@@ -174,18 +187,21 @@ class Distribution:
 class WarmStart:
     """Start training from another model's weights (fine-tuning), possibly with another alphabet.
 
-    ``model``: an export folder, an output folder (its best export, else its latest checkpoint) or
-    a checkpoint (``.../checkpoints/ckpt-7``); "" (the default) trains from scratch. Everything but
-    the output layer must have the same architecture; output units the two alphabets share keep
+    ``model``: an export folder, an output folder (its best export, else its latest checkpoint), a
+    checkpoint (``.../checkpoints/ckpt-7``) or the name of a model that ships with tf-crnn
+    (``historical-latin``; ``tf-crnn models`` lists them); "" (the default) trains from scratch. The
+    architecture fields a config does not set are the source's; everything but the output layer must
+    have the same architecture; output units the two alphabets share keep
     their weights, new units start fresh, dropped units are removed. ``freeze_cnn_steps`` keeps the
     convolutional layers (and their BatchNormalization statistics) fixed for the first that many
     training steps, so the fresh output units do not pull the features apart; 0 = never frozen.
     """
 
     model: str = setting(
-        "", Text("the path of an export folder, an output folder or a checkpoint"),
-        "an export folder, an output folder (its best export, else its latest checkpoint) or a checkpoint to "
-        "start from; empty: train from scratch",
+        "", Text("the path of an export folder, an output folder or a checkpoint, or a model name"),
+        "an export folder, an output folder (its best export, else its latest checkpoint), a checkpoint or a "
+        "shipped model's name (tf-crnn models) to start from; the architecture fields not set are the source's; "
+        "empty: train from scratch",
     )  # fmt: skip
     freeze_cnn_steps: int = setting(
         0, Integer(0, note="0 = off"), "keep the convolutional layers fixed for the first that many training steps"

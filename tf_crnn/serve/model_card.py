@@ -23,6 +23,37 @@ def _figures(metrics: dict[str, Any]) -> str:
     return "| figure | value |\n| --- | --- |\n" + "\n".join(rows)
 
 
+def _pretrained(section: dict[str, Any]) -> str:
+    """The part of a shipped model's card written when it was packaged (models/build.py)."""
+    if not section:
+        return ""
+    training = section.get("training", {})
+    figures = "\n".join(
+        f"| {f['data']} | {f['lines']} | {f['cer']:.2%} | {f['wer']:.2%} | {f['line_accuracy']:.2%} |"
+        for f in section.get("evaluation", [])
+    )
+    table = (
+        "| real lines (never trained on) | lines | CER | WER | line accuracy |\n| --- | --- | --- | --- | --- |\n"
+        + figures
+        if figures
+        else "Not measured on real lines (../shared/data was absent)."
+    )
+    return f"""
+## `{section["name"]}`: a model that ships with tf-crnn
+
+{section["summary"]}. Use it by name: `PredictionModel.from_pretrained("{section["name"]}")`,
+`tf-crnn predict --model {section["name"]} ...`, `warm_start: {{"model": "{section["name"]}"}}`.
+
+- Training data: {section["training_data"]}.
+- Recipe: `{section["recipe"]}`, made by `{section["command"]}`.
+- Training: {training.get("epochs")} epochs, {training.get("wall_minutes")} min wall and
+  {training.get("cpu_minutes")} min CPU time over {training.get("runs")} run(s) on
+  {"; ".join(training.get("dates", []))}; machine(s): {"; ".join(training.get("machines", []))}.
+
+{table}
+"""
+
+
 def model_card_text(card: dict[str, Any]) -> str:
     """Markdown for the card dictionary written to ``export_info.json``."""
     datasets = card.get("datasets", {})
@@ -34,6 +65,7 @@ def model_card_text(card: dict[str, Any]) -> str:
 
 Exported {card["exported_at"]} by tf-crnn {card["tf_crnn_version"]} (TensorFlow {card["tensorflow_version"]}),
 epoch {card.get("epoch", "?")} ({card.get("reason", "export")}).
+{_pretrained(card.get("pretrained", {}))}
 
 ## Data
 

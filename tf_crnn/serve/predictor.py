@@ -24,6 +24,7 @@ from tf_crnn.data.page_images import tensorflow_readable
 from tf_crnn.errors import DataError, ModelError, TfCrnnError
 from tf_crnn.layout import ExportLayout, best_export, read_export_info
 from tf_crnn.serve.predictions import LinePrediction, Predictions
+from tf_crnn.serve.pretrained import model_path
 
 if TYPE_CHECKING:
     from tf_crnn.serve.lexicon import LexiconDecoder
@@ -93,6 +94,12 @@ class PredictionModel:
                     f"export it again: tf-crnn export --model-dir {self.export_dir} --upgrade NEW_DIR"
                 )
             self._decoder = PythonDecoder(self.export_dir, num_beam_paths, beam_width, lexicon)
+
+    @classmethod
+    def from_pretrained(cls, name: str, **options: Any) -> PredictionModel:
+        """A model by name: one that ships with tf-crnn (``printed-latin``, ``historical-latin``) or one
+        of ``$TF_CRNN_MODELS``; ``options`` are those of the constructor. ``tf-crnn models`` lists the names."""
+        return cls(model_path(name), **options)
 
     def predict(
         self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"

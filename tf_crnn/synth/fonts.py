@@ -3,7 +3,12 @@
 Built in (nothing to download): matplotlib's DejaVu Sans/Serif/Sans Mono (regular, bold, oblique
 or italic), STIX General (a Times-like face: the closest to most printed English scans) and the
 Computer Modern text faces, Pillow's built-in scalable font (Aileron) and OpenCV's Hershey
-stroke fonts. A folder of the user's own .ttf/.otf files adds one family per file.
+stroke fonts. A folder of the user's own .ttf/.otf files adds one family per file directly in it,
+and one family per subfolder (its files are the family's styles, read from each font's own flags;
+a ``family.json`` there may list ``wrong_chars``: ``models/fonts.py`` installs the fonts of the
+shipped models so). The user's fonts are drawn with
+text shaping (HarfBuzz through Pillow's raqm layout), so their ligatures (Fraktur's ch, ck, tz, ſt)
+and the positions of combining marks are the font's own.
 
 A font file that lacks a glyph draws the .notdef box instead, and the label would then disagree
 with the image. So coverage is read from each font's character map (fontTools), and the
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +30,7 @@ import cv2
 import matplotlib
 import numpy as np
 from fontTools.ttLib import TTFont, TTLibError
-from PIL import ImageFont
+from PIL import ImageFont, features
 
 from tf_crnn.errors import ConfigError
 
@@ -33,6 +39,8 @@ REGULAR, BOLD, ITALIC, BOLD_ITALIC = "regular", "bold", "italic", "bold italic"
 STYLES = (REGULAR, BOLD, ITALIC, BOLD_ITALIC)
 # Characters the BaKoMa Computer Modern text fonts map but draw as other glyphs (OT1 encoding).
 OT1_WRONG = frozenset('"<>\\_{}|')
+#: In a family's subfolder of a font folder: {"wrong_chars": "..."}, characters its map claims but draws differently.
+FAMILY_FILE = "family.json"
 HERSHEY_CHARS = frozenset(chr(c) for c in range(32, 127))
 HERSHEY_FACES = {
     "simplex": cv2.FONT_HERSHEY_SIMPLEX,
@@ -51,13 +59,14 @@ class Face:
     builtin: bool = False
     hershey: int | None = None
     wrong_chars: frozenset[str] = frozenset()
+    shaped: bool = False  # drawn with text shaping (ligatures, mark positioning) rather than glyph by glyph
 
     @property
     def is_hershey(self) -> bool:
         return self.hershey is not None
 
     def pil_font(self, size: int) -> ImageFont.FreeTypeFont:
-        return _pil_font(self.path, self.builtin, size)
+        return _pil_font(self.path, self.builtin, size, self.shaped)
 
     @functools.cached_property
     def chars(self) -> frozenset[str]:
@@ -89,10 +98,11 @@ class Family:
 
 
 @functools.lru_cache(maxsize=512)
-def _pil_font(path: str | None, builtin: bool, size: int) -> ImageFont.FreeTypeFont:
+def _pil_font(path: str | None, builtin: bool, size: int, shaped: bool = False) -> ImageFont.FreeTypeFont:
     if builtin:
         return ImageFont.load_default(size)
-    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+    shaping = ImageFont.Layout.RAQM if shaped and features.check("raqm") else ImageFont.Layout.BASIC
+    return ImageFont.truetype(path, size, layout_engine=shaping)
 
 
 @functools.lru_cache(maxsize=256)
@@ -162,26 +172,64 @@ def builtin_families() -> list[Family]:
 
 
 def user_families(font_dir: str | os.PathLike) -> list[Family]:
-    """One family per .ttf/.otf file of ``font_dir`` (searched recursively; ``~`` is the home folder, as
-    the shell leaves it unexpanded in ``synthetic_data.font_dir=~/fonts``)."""
+    """The families of ``font_dir`` (``~`` is the home folder, as the shell leaves it unexpanded in
+    ``synthetic_data.font_dir=~/fonts``): one per .ttf/.otf file directly in it, one per subfolder (its
+    files, searched recursively, are the family's styles)."""
     folder = Path(font_dir).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"font folder {folder} does not exist")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".ttf", ".otf"})
     if not files:
         raise ConfigError(f"font folder {folder}: no .ttf or .otf font files found")
-    families = []
+    groups: dict[str, list[Path]] = {}
     for path in files:
-        face = Face(path.stem, str(path))
-        face.chars  # noqa: B018 - read the map now, so a broken file is named before rendering starts
-        families.append(Family(path.stem, {REGULAR: face}))
+        relative = path.relative_to(folder)
+        groups.setdefault(relative.parts[0] if len(relative.parts) > 1 else path.stem, []).append(path)
+    families = []
+    for name, paths in groups.items():
+        wrong = _wrong_chars(folder / name) if len(paths[0].relative_to(folder).parts) > 1 else frozenset()
+        faces: dict[str, Face] = {}
+        for path in paths:
+            face = Face(f"{name} ({path.stem})", str(path), wrong_chars=wrong, shaped=True)
+            face.chars  # noqa: B018 - read the map now, so a broken file is named before rendering starts
+            faces.setdefault(font_style(path) if len(paths) > 1 else REGULAR, face)
+        if REGULAR not in faces:  # a family without an upright face: its first face stands in for it
+            faces[REGULAR] = next(iter(faces.values()))
+        families.append(Family(name, faces))
     return families
+
+
+def _wrong_chars(family_folder: Path) -> frozenset[str]:
+    """The characters a family's ``family.json`` says its fonts map but draw as other glyphs."""
+    described = family_folder / FAMILY_FILE
+    if not described.is_file():
+        return frozenset()
+    try:
+        return frozenset(json.loads(described.read_text(encoding="utf-8")).get("wrong_chars", ""))
+    except (ValueError, AttributeError) as error:
+        raise ConfigError(f'{described}: not a JSON object like {{"wrong_chars": ",-"}} ({error})') from None
+
+
+def font_style(path: str | os.PathLike) -> str:
+    """regular, bold, italic or bold italic, from the font's OS/2 selection flags (else its style name)."""
+    try:
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            selection = font["OS/2"].fsSelection if "OS/2" in font else 0
+            subfamily = (font["name"].getDebugName(2) or "").lower() if "name" in font else ""
+    except (TTLibError, OSError, AssertionError) as error:
+        raise ConfigError(f"{path}: not a readable TrueType/OpenType font ({error})") from None
+    italic = bool(selection & 0x01) or "italic" in subfamily or "oblique" in subfamily
+    bold = bool(selection & 0x20) or "bold" in subfamily
+    return {(False, False): REGULAR, (True, False): BOLD, (False, True): ITALIC, (True, True): BOLD_ITALIC}[
+        (bold, italic)
+    ]
 
 
 class FontLibrary:
     """The families used to render lines of one alphabet, and which units each one covers.
 
-    ``user_share`` is the share of lines drawn with the user's fonts when a font folder is given.
+    ``user_share`` is the share of lines drawn with the user's fonts when a font folder is given (among
+    the lines both could draw: a line only the user's fonts draw goes to them whatever the share).
     """
 
     def __init__(

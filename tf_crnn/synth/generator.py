@@ -33,10 +33,16 @@ class LineGenerator:
         rare_share: float = 0.3,
         binarize: float = 0.5,
         sizes: tuple[int, int] = (20, 48),
+        font_dir_share: float = 0.5,
+        languages: Sequence[str] = (),
+        orthography: str = "modern",
     ) -> None:
         self.units = list(units)
-        self.sampler = TextSampler(units, max_words=max_words, max_chars=max_chars, rare_share=rare_share)
-        self.library = FontLibrary(units, font_dir, builtin=builtin_fonts)
+        self.sampler = TextSampler(
+            units, max_words=max_words, max_chars=max_chars, rare_share=rare_share, languages=languages,
+            orthography=orthography,
+        )  # fmt: skip
+        self.library = FontLibrary(units, font_dir, builtin=builtin_fonts, user_share=font_dir_share)
         self.renderer = LineRenderer(self.library, Degradation(binarize=binarize), sizes)
 
     @classmethod
@@ -68,4 +74,7 @@ def generator_options(synthetic, max_label_units: int) -> dict:
         rare_share=synthetic.rare_share,
         binarize=synthetic.binarize,
         sizes=tuple(synthetic.font_sizes),
+        font_dir_share=synthetic.font_dir_share,
+        languages=tuple(synthetic.languages),
+        orthography=synthetic.orthography,
     )

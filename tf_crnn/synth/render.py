@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import regex
 from PIL import Image, ImageDraw
 
 from tf_crnn.synth.degrade import Degradation, degrade
@@ -52,12 +53,13 @@ def _words(units: Sequence[str]) -> list[str]:
 
 
 def _glyphs(word: str, face: Face, layout: Layout) -> str:
-    """The characters drawn for a word: typographic variants where the face has them."""
+    """The characters drawn for a word: typographic variants where the face has them (a shaped face
+    sets its own ligatures)."""
     if layout.quotes:
         for plain, fancy in TYPOGRAPHIC_QUOTES:
             if plain in word and fancy in face.chars:
                 word = word.replace(plain, fancy)
-    if layout.ligatures:
+    if layout.ligatures and not face.shaped:
         for plain, ligature in LIGATURES:
             if plain in word and ligature in face.chars:
                 word = word.replace(plain, ligature)
@@ -111,13 +113,15 @@ class LineRenderer:
         base_font = base.pil_font(layout.size)
         ascent, descent = base_font.getmetrics()
         space = base_font.getlength(" ") * layout.word_space
+        # with tracking, each grapheme cluster (a letter and its combining marks) is set apart
         texts = [_glyphs(word, face, layout) for word, face in zip(words, faces)]
+        texts = [regex.findall(r"\X", text) if layout.tracking else [text] for text in texts]
         advances = []
         for text, font in zip(texts, fonts):
             if layout.tracking:
                 advances.append([font.getlength(c) + layout.tracking for c in text])
             else:
-                advances.append([font.getlength(text)])
+                advances.append([font.getlength(text[0])])
         pad = layout.size // 2 + 4
         width = int(sum(sum(a) for a in advances) + space * (len(words) - 1)) + 2 * pad
         height = ascent + descent + 2 * pad
@@ -130,8 +134,8 @@ class LineRenderer:
                 for char, step in zip(text, steps):
                     draw.text((x, baseline), char, font=font, fill=255, anchor="ls")
                     x += step
-            elif text:
-                draw.text((x, baseline), text, font=font, fill=255, anchor="ls")
+            elif text[0]:
+                draw.text((x, baseline), text[0], font=font, fill=255, anchor="ls")
                 x += steps[0]
             x += space
         ink = np.asarray(canvas, dtype=np.float32) / 255.0

@@ -1,7 +1,9 @@
 """Line texts: real words in sentence-like runs, numbers, dates, punctuation, and every unit.
 
 Words come from ``wordfreq`` (word frequencies shipped offline with the package), English first;
-other languages join when the alphabet has letters that English lacks (``é``, ``ß``, ``ж``, ...).
+other languages join when the alphabet has letters that English lacks (``é``, ``ß``, ``ж``, ...),
+unless ``languages`` names them. ``orthography="historical"`` spells each line as an old print would
+(:mod:`tf_crnn.synth.historical`).
 Words are drawn by frequency flattened towards rare words, so lines read like text without
 repeating ``the`` endlessly. Numbers, dates, abbreviations, citations and quotes are mixed in,
 and a share of lines carries tokens of units drawn uniformly from the whole alphabet, so every
@@ -19,6 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tf_crnn.errors import ConfigError
+from tf_crnn.synth.historical import HistoricalSpelling
+
 # The letters beyond English of the wordfreq languages a non-English alphabet may call for.
 LANGUAGE_LETTERS = {
     "de": "äöüß", "fr": "àâæçéèêëîïôœùûüÿ", "es": "áéíñóúü", "it": "àèéìíîòóùú", "pt": "áâãàçéêíóôõú",
@@ -34,6 +39,13 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "et al.", "cf.", "vs.", "Dr.", "Mr.", "Mrs.", "Prof.", "No.", "Fig.", "Vol.",
                  "pp.", "Inc.", "Ltd.", "St.", "U.S.", "N.Y.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.")  # fmt: skip
 OPENING = {"(": ")", "[": "]", "{": "}", '"': '"', "'": "'", "``": "''", "<": ">"}
+
+
+@functools.lru_cache(maxsize=1)
+def _available_languages() -> tuple[str, ...]:
+    import wordfreq
+
+    return tuple(sorted(wordfreq.available_languages()))
 
 
 @functools.lru_cache(maxsize=32)
@@ -77,6 +89,7 @@ class TextSampler:
         max_chars: int = 40,
         rare_share: float = 0.3,
         languages: Sequence[str] | None = None,
+        orthography: str = "modern",
     ) -> None:
         self.units = [u for u in dict.fromkeys(units) if u != " "]
         if not self.units:
@@ -90,7 +103,14 @@ class TextSampler:
         self._by_length = [(n, frozenset(u for u in self.unit_set if len(u) == n)) for n in lengths]
         self.digits = [d for d in string.digits if d in self.unit_set]
         self.has_lower = any(c.islower() for u in self.units for c in u)
-        self.languages = list(languages) if languages is not None else self._languages()
+        self.languages = list(languages) if languages else self._languages()
+        unknown = sorted(set(self.languages) - set(_available_languages()))
+        if unknown:
+            raise ConfigError(
+                f"synthetic_data.languages: {', '.join(unknown)} not among wordfreq's languages "
+                f"({', '.join(_available_languages())})"
+            )
+        self.historical = HistoricalSpelling(self.unit_set) if orthography == "historical" else None
         self._words = [self._usable_words(lang) for lang in self.languages]
         self._words = [(w, p) for w, p in self._words if w]
         self.lang_p = np.array([1.0] + [0.5] * (len(self._words) - 1))[: len(self._words)]
@@ -271,6 +291,8 @@ class TextSampler:
             units.extend(token)
         if units and units[-1] not in " -" and "-" in self.unit_set and rng.random() < 0.05:
             units.append("-")  # a word broken at the end of the line
+        if self.historical is not None:
+            units = self.historical.line(units, rng)
         units = units[: self.max_chars]
         while units and units[-1] == " ":
             units.pop()

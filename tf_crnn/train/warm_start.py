@@ -1,7 +1,8 @@
 """Warm start (fine-tuning): a new model starts from another model's weights, even with another alphabet.
 
-The source is an export folder, an output folder (its best export, else its latest checkpoint) or a
-checkpoint; its ``params.json`` and ``alphabet.json`` lie beside it. Every layer but the output
+The source is an export folder, an output folder (its best export, else its latest checkpoint), a
+checkpoint, or a named model (one that ships with tf-crnn, ``historical-latin``, or one of
+``$TF_CRNN_MODELS``); its ``params.json`` and ``alphabet.json`` lie beside it. Every layer but the output
 Dense must have the same shape in both models, so the architectures are compared first and a
 difference is refused naming the fields. The output layer is mapped unit by unit: the CTC blank
 (class 0) and the units both alphabets share keep their weights exactly, units new to the target
@@ -25,18 +26,18 @@ import tensorflow as tf
 
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.errors import ConfigError, TfCrnnError
-from tf_crnn.layout import ALPHABET_FILENAME, PARAMS_FILENAME, ExportLayout, OutputLayout, best_export
+from tf_crnn.layout import ALPHABET_FILENAME, PARAMS_FILENAME, ExportLayout, OutputLayout, best_export, named_model
 from tf_crnn.model.crnn import LOGITS, get_model_inference
 from tf_crnn.model.layers import ConvBlock
 from tf_crnn.model.training import get_model_train
 from tf_crnn.params.params import Params
+from tf_crnn.params.resolve import CHECKPOINT_DEPTH
 from tf_crnn.serve.predictor import load_saved_model
+from tf_crnn.serve.pretrained import CATALOG, available_models, get_model
 
 LOGGER = logging.getLogger(__name__)
 
 MAX_LISTED_UNITS = 40
-#: How many folders above a checkpoint its run's params.json may lie (checkpoints/ckpt-N, checkpoints/best/ckpt-N).
-CHECKPOINT_DEPTH = 3
 
 
 @dataclass
@@ -134,8 +135,15 @@ def _from_checkpoint(checkpoint: str) -> SourceModel:
 
 
 def load_source(path: str | os.PathLike) -> SourceModel:
-    """Read the model to start from: an export folder, an output folder or a checkpoint path."""
+    """Read the model to start from: an export folder, an output folder, a checkpoint path or a model name
+    (a path that exists wins over a name)."""
     source = Path(path)
+    is_path = source.exists() or Path(f"{source}.index").is_file()
+    if not is_path and (named_model(str(path)) is not None or str(path) in CATALOG):
+        try:
+            source = get_model(str(path)).path
+        except TfCrnnError as error:
+            raise ConfigError(f"warm_start.model {path}: {error}") from None
     if ExportLayout(source).is_export:
         return _from_export(source)
     if Path(f"{source}.index").is_file():
@@ -147,9 +155,10 @@ def load_source(path: str | os.PathLike) -> SourceModel:
         checkpoint = tf.train.latest_checkpoint(str(OutputLayout(source).checkpoints))
         if checkpoint is not None:
             return _from_checkpoint(checkpoint)
+    names = ", ".join(model.name for model in available_models())
     raise ConfigError(
         f"warm_start.model {path}: not an export folder (saved_model.pb), an output folder with exports or "
-        "checkpoints, nor a checkpoint (a path whose .index file exists)"
+        f"checkpoints, a model name ({names}), nor a checkpoint (a path whose .index file exists)"
     )
 
 
