@@ -9,7 +9,10 @@ import tomllib
 from tests.conftest import REPO
 from tf_crnn.cli import COMMANDS, main
 
-NAMES = ["train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid"]
+NAMES = [
+    "train", "evaluate", "predict", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid",
+    "train-folds", "ensemble",
+]  # fmt: skip
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
