@@ -183,9 +183,9 @@ def frame_problems(members: Sequence[Member]) -> list[str]:
         if member.alphabet.code_to_unit[1:] != first.alphabet.code_to_unit[1:]:
             extra = sorted(set(member.alphabet.alphabet_units) - set(first.alphabet.alphabet_units))
             lacks = sorted(set(first.alphabet.alphabet_units) - set(member.alphabet.alphabet_units))
-            what = f"units {extra} that {first.name} lacks" if extra else ""
-            what += ("; " if what else "") + (f"lacks {lacks}" if lacks else "")
-            problems.append(f"{member.name} has another alphabet ({what or 'the same units in another order'})")
+            what = [f"units {extra} that {first.name} lacks"] if extra else []
+            what += [f"without units {lacks}"] if lacks else []
+            problems.append(f"{member.name} has another alphabet ({'; '.join(what) or 'its units in another order'})")
         if list(mine.input_shape) != list(theirs.input_shape):
             problems.append(
                 f"{member.name} reads lines of input_shape {list(mine.input_shape)} [height, max width], "

@@ -137,6 +137,7 @@ def run_in_processes(plan: FoldPlan, pending: Sequence[int], jobs: int) -> dict[
     A fold that fails does not stop the others; the failures are reported together at the end. On
     Ctrl-C or SIGTERM every child is interrupted (each saves a checkpoint) before this one stops.
     """
+    jobs = min(jobs, len(pending))
     gpus = [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
     queue, running, cpu, failed = list(pending), {}, {}, []
     interrupted = False
