@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from tf_crnn.data.formats.sources import expand_sources
 from tf_crnn.errors import ConfigError, TfCrnnError, TrainingError
-from tf_crnn.layout import FOLD_FAILURE_FILENAME
+from tf_crnn.layout import FOLD_FAILURE_FILENAME, read_export_info
 from tf_crnn.metrics import TextMetrics
 from tf_crnn.params.params import Params
 from tf_crnn.serve.ensemble import Ensemble, load_members, member_exports, record_figures
@@ -269,7 +269,7 @@ def finish(plan: FoldPlan, cpu: dict[int, float], voting: str, space: str) -> di
     members = []
     for fold, member_export in zip(plan.folds, exports):
         fold_results = json.loads(layout.fold(fold).results.read_text(encoding="utf-8"))
-        validation = json.loads((member_export / "export_info.json").read_text(encoding="utf-8"))
+        validation = read_export_info(member_export)
         members.append(
             {
                 "fold": fold,
