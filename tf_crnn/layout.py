@@ -17,6 +17,9 @@ The one place these names are spelled; README "What training writes" describes t
   tensorboard/                    TensorBoard event files
   sacred/<run id>/                sacred's record of each run
 ```
+
+``tf-crnn train-folds`` writes one such folder per fold under its own (:class:`FoldsLayout`), and an
+ensemble export holds its members' configurations beside the SavedModel (:attr:`ExportLayout.members`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ TFLITE_FILENAME = "network.tflite"
 SHIPPED_MODELS = Path(__file__).resolve().parent / "pretrained"
 #: Further folders of named models (``os.pathsep``-separated), searched before the shipped ones.
 MODELS_ENV = "TF_CRNN_MODELS"
+FOLDS_MANIFEST_FILENAME = "folds.json"
+MEMBERS_FOLDER = "members"
+FOLD_FAILURE_FILENAME = "failed.txt"
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,68 @@ class ExportLayout(Folder):
     @property
     def tflite(self) -> Path:
         return self.root / TFLITE_FILENAME
+
+    @property
+    def members(self) -> Path:
+        """An ensemble's members: ``members/<i>/`` holds the params.json and alphabet.json of member i."""
+        return self.root / MEMBERS_FOLDER
+
+    def member(self, index: int) -> Folder:
+        return Folder(self.members / str(index))
+
+
+class FoldsLayout(Folder):
+    """The output folder of ``tf-crnn train-folds``::
+
+    folds.json                  the split and its members (the manifest)
+    preprocessed/               the checked training lines that were split, and the dropped ones
+    splits/fold_<j>_train.csv   the lines each fold trains on, and validates on (fold_<j>_validation.csv)
+    fold_<j>/                   the training run of fold j (an OutputLayout), j = 1..k
+    export/<timestamp>/         the ensemble of the folds' best exports (a SavedModel)
+    results.json                each fold's and the ensemble's figures
+    """
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / FOLDS_MANIFEST_FILENAME
+
+    @property
+    def is_folds(self) -> bool:
+        return self.manifest.is_file()
+
+    def fold(self, fold: int) -> OutputLayout:
+        return OutputLayout(self.root / f"fold_{fold}")
+
+    def split(self, fold: int, name: str) -> Path:
+        """The lines fold ``fold`` trains on (``name`` train) or validates on (validation)."""
+        return self.root / "splits" / f"fold_{fold}_{name}.csv"
+
+    def fold_config(self, fold: int) -> Path:
+        """The params.json that a fold trained in a process of its own reads."""
+        return self.root / "splits" / f"fold_{fold}_params.json"
+
+    def fold_log(self, fold: int) -> Path:
+        """What a fold trained in a process of its own printed."""
+        return self.fold(fold).root / "training.log"
+
+    def fold_failure(self, fold: int) -> Path:
+        """Why a fold trained by another worker of a cluster failed (removed when it starts again)."""
+        return self.fold(fold).root / FOLD_FAILURE_FILENAME
+
+    @property
+    def preprocessed(self) -> Path:
+        return self.root / "preprocessed"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / EXPORTS_FOLDER
+
+    def export(self, name: str) -> Path:
+        return self.exports / name
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.json"
 
 
 def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:

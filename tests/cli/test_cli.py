@@ -11,18 +11,9 @@ from tf_crnn.cli import COMMANDS, main
 from tf_crnn.errors import DataError
 
 NAMES = [
-    "train",
-    "evaluate",
-    "predict",
-    "models",
-    "export",
-    "synth",
-    "convert",
-    "alphabet",
-    "prepare-iam",
-    "plot",
-    "grid",
-]
+    "train", "evaluate", "predict", "models", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid",
+    "train-folds", "ensemble",
+]  # fmt: skip
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

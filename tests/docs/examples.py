@@ -13,10 +13,10 @@ How blocks run (one test per block, named ``FILE:LINE``; tests/docs/test_readme.
   --onnx``, then the Python code that reads ``network.onnx``). ``HOME`` is the sandbox's ``home/``,
   and a ``python bench/...`` script records its figures in the sandbox, not the repository.
 - Training stays tiny, by arguments appended to each training command (later ones win):
-  :data:`TINY_TRAINING` (one epoch of a small CRNN), :data:`TINY_SYNTHETIC` when the run generates
-  synthetic lines, and for ``synth`` :data:`TINY_SYNTH`. A training command that does not resume
-  (``restore_model`` false) starts without its output folder, as for a first run; one that resumes
-  trains one epoch more than its output folder holds.
+  :data:`TINY_TRAINING` (one epoch of a small CRNN; for ``tf-crnn train-folds``, of each fold),
+  :data:`TINY_SYNTHETIC` when the run generates synthetic lines, and for ``synth`` :data:`TINY_SYNTH`.
+  A training command that does not resume (``restore_model`` false) starts without its output folder,
+  as for a first run; one that resumes trains one epoch more than its output folder holds.
 - A training command that warm-starts from ``output/default`` must name the architecture of
   ``config.json`` (the model ``make train`` makes): the tiny arguments would hide a difference, so it
   is compared first.
@@ -71,6 +71,7 @@ TINY_TRAINING = [
 TINY_SYNTHETIC = ["synthetic_data.n_train=16", "synthetic_data.n_eval=6", "synthetic_data.max_words=3"]
 TINY_SYNTH = {"--n": "4", "--n-eval": "2"}  # options of tf-crnn synth, appended when the command has them
 TRAINING_COMMANDS = (("tf-crnn", "train"), ("python", "training.py"))
+FOLDS_COMMAND = ("tf-crnn", "train-folds")
 SYNTH_COMMANDS = (("tf-crnn", "synth"), ("python", "-m", "tf_crnn.cli", "synth"))
 
 
@@ -148,6 +149,13 @@ def tiny(words: list[str]) -> list[str]:
         return words + extra
     if tuple(words[:2]) in SYNTH_COMMANDS or tuple(words[:4]) in SYNTH_COMMANDS:
         return words + [part for option, n in TINY_SYNTH.items() if option in words for part in (option, n)]
+    if tuple(words[:2]) == FOLDS_COMMAND:  # every fold trains tiny; the folds resume, so nothing is removed
+        from tf_crnn.cli import build_parser
+        from tf_crnn.cli.common import parse
+
+        arguments = parse(build_parser(), words[1:]).config
+        check_warm_start_architecture(arguments)
+        return words + TINY_TRAINING
     return words
 
 

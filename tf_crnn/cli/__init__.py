@@ -13,11 +13,25 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from tf_crnn import __version__
-from tf_crnn.cli import alphabet, convert, evaluate, export, grid, models, plot, predict, prepare_iam, synth, train
+from tf_crnn.cli import (
+    alphabet,
+    convert,
+    ensemble,
+    evaluate,
+    export,
+    grid,
+    models,
+    plot,
+    predict,
+    prepare_iam,
+    synth,
+    train,
+    train_folds,
+)
 from tf_crnn.cli.common import add_command_parser, configure_process, examples, execute, parse, run_command
 
 COMMANDS: tuple[ModuleType, ...] = (
-    train, evaluate, predict, models, export, synth, convert, alphabet, prepare_iam, plot, grid
+    train, evaluate, predict, models, export, synth, convert, alphabet, prepare_iam, plot, grid, train_folds, ensemble
 )  # fmt: skip
 QUICK_START = [
     "tf-crnn train config.json                      # train the default experiment (synthetic lines)",

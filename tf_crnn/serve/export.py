@@ -99,6 +99,37 @@ def decode_logits(
     return outputs
 
 
+def add_transcribing_endpoints(
+    archive: keras.export.ExportArchive,
+    transcribe: Callable[[Callable[[tf.Tensor], tf.Tensor], tf.Tensor], dict[str, tf.Tensor]],
+    channels: int,
+) -> None:
+    """The ``serving_default``, ``predict_files`` and ``predict_images`` endpoints of ``archive``, over
+    ``transcribe(load, elements)``, where ``load`` maps each element to a float image (ink high)."""
+
+    def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
+        return decode_image(encoded, channels)
+
+    def from_bytes(images):
+        return transcribe(from_encoded, images)
+
+    def from_files(paths):
+        return transcribe(lambda path: from_encoded(tf.io.read_file(path)), paths)
+
+    def from_arrays(images, heights, widths):
+        def crop(index: tf.Tensor) -> tf.Tensor:
+            image = images[index, : heights[index], : widths[index], :]
+            return 1.0 - tf.image.convert_image_dtype(image, tf.float32)
+
+        return transcribe(crop, tf.range(tf.shape(images)[0]))
+
+    sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
+    arrays = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
+    archive.add_endpoint("serving_default", from_bytes, [tf.TensorSpec([None], tf.string, name="images")])
+    archive.add_endpoint("predict_files", from_files, [tf.TensorSpec([None], tf.string, name="paths")])
+    archive.add_endpoint("predict_images", from_arrays, [arrays, *sizes])
+
+
 class SavedModelExporter:
     """Writes SavedModels of one inference ``model``, as often as asked.
 
@@ -116,8 +147,10 @@ class SavedModelExporter:
         def from_encoded(encoded: tf.Tensor) -> tf.Tensor:
             return decode_image(encoded, channels)
 
-        sizes = tf.TensorSpec([None], tf.int32, name="heights"), tf.TensorSpec([None], tf.int32, name="widths")
-        network_inputs = [tf.TensorSpec([None, height, None, channels], tf.float32, name="images"), sizes[1]]
+        network_inputs = [
+            tf.TensorSpec([None, height, None, channels], tf.float32, name="images"),
+            tf.TensorSpec([None], tf.int32, name="widths"),
+        ]
 
         @tf.function(input_signature=[*network_inputs, tf.TensorSpec([None], tf.int32)])
         def transcribe(images: tf.Tensor, widths: tf.Tensor, original_widths: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -127,19 +160,6 @@ class SavedModelExporter:
             beams = params.num_beam_paths if params.num_beam_paths > 1 else 0
             return decode_logits(logits, widths, original_widths, params, code_to_unit, beams, params.beam_width)
 
-        def from_bytes(images):
-            return transcribe(*preprocess_batch(from_encoded, images, params))
-
-        def from_files(paths):
-            return transcribe(*preprocess_batch(lambda path: from_encoded(tf.io.read_file(path)), paths, params))
-
-        def from_arrays(images, heights, widths):
-            def crop(index: tf.Tensor) -> tf.Tensor:
-                image = images[index, : heights[index], : widths[index], :]
-                return 1.0 - tf.image.convert_image_dtype(image, tf.float32)
-
-            return transcribe(*preprocess_batch(crop, tf.range(tf.shape(images)[0]), params))
-
         def preprocess(images):
             batch, widths, original_widths = preprocess_batch(from_encoded, images, params)
             return {"images": batch, "widths": widths, "original_widths": original_widths}
@@ -147,19 +167,24 @@ class SavedModelExporter:
         def network(images, widths):
             return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
 
-        encoded = [tf.TensorSpec([None], tf.string, name="images")]
         archive = keras.export.ExportArchive()
         archive.track(model)
-        archive.add_endpoint("serving_default", from_bytes, encoded)
-        archive.add_endpoint("predict_files", from_files, [tf.TensorSpec([None], tf.string, name="paths")])
-        arrays = tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")
-        archive.add_endpoint("predict_images", from_arrays, [arrays, *sizes])
-        archive.add_endpoint("preprocess", preprocess, encoded)
+        add_transcribing_endpoints(
+            archive, lambda load, elements: transcribe(*preprocess_batch(load, elements, params)), channels
+        )
+        archive.add_endpoint("preprocess", preprocess, [tf.TensorSpec([None], tf.string, name="images")])
         archive.add_endpoint("network", network, network_inputs)
         self.archive = archive
+        self.signatures = SIGNATURES
 
-    def write(self, export_dir: str | os.PathLike, info: dict[str, Any] | None = None) -> Path:
-        """Write the model as it is now to ``export_dir`` (atomically), with its model card."""
+    def write(
+        self,
+        export_dir: str | os.PathLike,
+        info: dict[str, Any] | None = None,
+        fill: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Write the model as it is now to ``export_dir`` (atomically), with its model card; ``fill``
+        adds files to the folder before it is renamed into place."""
         params, alphabet = self.params, self.alphabet
         card = {
             "tf_crnn_version": __version__,
@@ -171,7 +196,7 @@ class SavedModelExporter:
             "width_reduction": params.width_reduction,
             "blank_symbol": alphabet.blank_symbol,
             "alphabet": alphabet.alphabet_units,
-            "signatures": list(SIGNATURES),
+            "signatures": list(self.signatures),
             "decoding": {"num_beam_paths": params.num_beam_paths, "beam_width": params.beam_width},
             "datasets": {"train": list(params.csv_files_train), "eval": list(params.csv_files_eval)},
             "training_config": params.to_dict(),
@@ -184,6 +209,8 @@ class SavedModelExporter:
             alphabet.to_json_file(layout.alphabet)
             write_json(layout.info, card, indent=2)
             write_model_card(layout.model_card, card)
+            if fill is not None:
+                fill(tmp)
         return Path(export_dir)
 
 

@@ -54,6 +54,35 @@ def _pretrained(section: dict[str, Any]) -> str:
 """
 
 
+def _ensemble(card: dict[str, Any]) -> str:
+    """The ensemble section: how the members vote, and each member."""
+    ensemble = card.get("ensemble")
+    if not ensemble:
+        return ""
+    if ensemble["voting"] == "frames":
+        how = f"their per-frame posteriors are averaged ({ensemble.get('space', 'prob')} space) and decoded once"
+    else:
+        how = (
+            "each transcribes the line, and the characters, aligned by position, are voted by confidence. There is "
+            "no bare network (no `preprocess`/`network` signature, no ONNX/TFLite): the section on it below "
+            "describes the first member"
+        )
+    rows = "\n".join(
+        f"| {i} | `{m['export']}` | {m['input_shape']} | {m['width_reduction']} | {m['units']} | "
+        f"{'' if m.get('cer') is None else format(m['cer'], '.2%')} |"
+        for i, m in enumerate(ensemble["members"], start=1)
+    )
+    return f"""
+## Ensemble
+
+{len(ensemble["members"])} models: {how}. Their configurations are in `members/<i>/`.
+
+| member | export | input_shape | width reduction | units | CER (its own evaluation) |
+| --- | --- | --- | --- | --- | --- |
+{rows}
+"""
+
+
 def model_card_text(card: dict[str, Any]) -> str:
     """Markdown for the card dictionary written to ``export_info.json``."""
     datasets = card.get("datasets", {})
@@ -79,7 +108,7 @@ epoch {card.get("epoch", "?")} ({card.get("reason", "export")}).
 {_figures(card.get("metrics", {}))}
 
 CER is the sum of edit distances over the sum of reference characters, over the whole evaluation set.
-
+{_ensemble(card)}
 ## Input and output
 
 Lines of text, {channels} channel(s), resized to height {height} keeping their aspect ratio (lines wider than

@@ -31,6 +31,7 @@ from tf_crnn.layout import ExportLayout, read_export_info
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.model.precision import resolve_precision
 from tf_crnn.params.params import Params
+from tf_crnn.serve.ensemble import ensemble_network, is_ensemble
 from tf_crnn.serve.export import decode_logits, export_saved_model
 from tf_crnn.serve.lexicon import greedy_chars
 from tf_crnn.serve.predictor import find_export, load_saved_model
@@ -38,7 +39,8 @@ from tf_crnn.utils.files import atomic_write_bytes
 
 
 def load_network(export_dir: str | os.PathLike, precision: str | None = None) -> tuple[keras.Model, Params, Alphabet]:
-    """Rebuild the Keras network of an export and load its weights from the SavedModel.
+    """Rebuild the Keras network of an export (of a frame-averaging ensemble: its merged network) and
+    load its weights from the SavedModel.
 
     ``precision`` rebuilds it computing in another precision than the export's (the converters ask
     for float32: ONNX Runtime and TFLite have no bfloat16 kernels; mixed-precision weights are float32
@@ -52,7 +54,10 @@ def load_network(export_dir: str | os.PathLike, precision: str | None = None) ->
     params = dataclasses.replace(exported, precision=precision) if precision else exported
     alphabet = Alphabet(files.alphabet, params.blank_symbol)
     loaded = load_saved_model(export_dir)
-    model = get_model_inference(params, alphabet.n_classes)
+    if is_ensemble(export_dir):
+        model = ensemble_network(export_dir, precision)
+    else:
+        model = get_model_inference(params, alphabet.n_classes)
     if [v.shape for v in model.variables] != [v.shape for v in loaded.variables]:
         raise ModelError(f"{export_dir}: its variables do not match the network described by its params.json")
     for target, source in zip(model.variables, loaded.variables):
@@ -84,6 +89,8 @@ def load_network(export_dir: str | os.PathLike, precision: str | None = None) ->
 def upgrade(export_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
     """Export an existing export again with this version's signatures and model card (same weights)."""
     export_dir = find_export(Path(export_dir))
+    if is_ensemble(export_dir):
+        raise TfCrnnError(f"{export_dir} is an ensemble: build it again from its members with tf-crnn ensemble")
     model, params, alphabet = load_network(export_dir)
     info = {k: v for k, v in read_export_info(export_dir).items() if k in ("epoch", "metrics", "reason")}
     return export_saved_model(model, params, alphabet, output, {**info, "upgraded_from": str(export_dir)})

@@ -88,6 +88,11 @@ class PredictionModel:
             from tf_crnn.serve.decoding_options import PythonDecoder
 
             missing = {"preprocess", "network"} - set(self._signatures)
+            if missing and "ensemble" in self.info:
+                raise TfCrnnError(
+                    f"{self.export_dir} is an ensemble voting over strings: decoding options (beam search, lexicon) "
+                    "need the merged posteriors of a frame-averaging ensemble (tf-crnn ensemble --voting frames)"
+                )
             if missing:
                 raise TfCrnnError(
                     f"{self.export_dir} predates the preprocess/network signatures that decoding options need; "

@@ -26,7 +26,15 @@ import tensorflow as tf
 
 from tf_crnn.data.alphabet import Alphabet
 from tf_crnn.errors import ConfigError, TfCrnnError
-from tf_crnn.layout import ALPHABET_FILENAME, PARAMS_FILENAME, ExportLayout, OutputLayout, best_export, named_model
+from tf_crnn.layout import (
+    ALPHABET_FILENAME,
+    PARAMS_FILENAME,
+    ExportLayout,
+    OutputLayout,
+    best_export,
+    named_model,
+    read_export_info,
+)
 from tf_crnn.model.crnn import LOGITS, get_model_inference
 from tf_crnn.model.layers import ConvBlock
 from tf_crnn.model.training import get_model_train
@@ -101,6 +109,11 @@ def _read_saved(folder: Path, origin: str) -> tuple[Params, Alphabet]:
 
 
 def _from_export(folder: Path) -> SourceModel:
+    if "ensemble" in read_export_info(folder):
+        raise ConfigError(
+            f"warm_start.model {folder} is an ensemble of several models; start from one of its members "
+            "(listed in its MODEL_CARD.md)"
+        )
     params, alphabet = _read_saved(folder, str(folder))
     model = get_model_inference(params, alphabet.n_classes)
     saved = load_saved_model(folder).variables  # the inference model's variables, in their order
