@@ -64,3 +64,16 @@ def test_colour_pages_stay_colour():
     page[:] = (200, 180, 150)
     cut = cut_line(page, [(10, 10), (70, 10), (70, 40), (10, 40)], [(10, 35), (70, 35)])
     assert cut.image.ndim == 3 and tuple(cut.image[0, 0]) == (200, 180, 150)
+
+
+@pytest.mark.parametrize("shape", [(40, 90), (40, 90, 3), (41, 91)])
+def test_background_fill_is_the_median_of_the_pixels_inside_the_polygon(shape):
+    from tf_crnn.data.linecut import _median_inside
+
+    rng = np.random.default_rng(sum(shape))
+    window = rng.integers(0, 256, shape, dtype=np.uint8)
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.array([[5, 3], [80, 8], [70, 35], [10, 30]], np.int32)], 255)
+    inside = np.sort(window[mask > 0], axis=0)
+    assert np.array_equal(_median_inside(window, mask), inside[(len(inside) - 1) // 2])  # the lower median
+    assert _median_inside(window, np.zeros_like(mask)) is None

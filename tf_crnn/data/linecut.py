@@ -179,11 +179,27 @@ def cut_line(
     map_y -= top
     strip = cv2.remap(window, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    pixels = window[mask > 0]
-    if len(pixels):
-        background = np.median(pixels, axis=0).astype(np.uint8)
+    background = _median_inside(window, mask)
+    if background is not None:
         strip[~inside] = background
     return LineCut(strip, origins, normals)
+
+
+def _median_inside(window: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The (lower) median of each channel of the pixels under ``mask``, or None when it covers none.
+
+    Counted in a 256-bin histogram: a line's window has ~10^5 pixels, which sorting made the most
+    expensive step of cutting a line."""
+    count = cv2.countNonZero(mask)
+    if not count:
+        return None
+    channels = 1 if window.ndim == 2 else window.shape[2]
+    median_rank = (count - 1) // 2 + 1  # the 1-based rank of the lower median
+    values = [
+        np.searchsorted(cv2.calcHist([window], [c], mask, [256], [0, 256]).ravel().cumsum(), median_rank)
+        for c in range(channels)
+    ]
+    return np.asarray(values if channels > 1 else values[0], np.uint8)
 
 
 def clip_polygon(polygon: Points, width: int, height: int) -> tuple[Points, bool]:

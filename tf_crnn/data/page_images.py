@@ -42,15 +42,27 @@ def _to_array(image: Image.Image) -> np.ndarray:
     return array if array.ndim == 2 else array[:, :, :3]
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """The first frame of an image file as uint8 [H, W] or [H, W, 3]; ValueError naming the file and why."""
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """uint8 [H, W]: the BT.601 luma of colour images (as the predictor converts colour lines)."""
+    if image.mode in ("P", "PA", "RGB", "RGBA", "CMYK", "YCbCr"):
+        return np.asarray(image.convert("RGB").convert("L") if image.mode in ("P", "PA") else image.convert("L"))
+    array = _to_array(image)
+    return array if array.ndim == 2 else cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+
+
+def read_image(path: str | os.PathLike, gray: bool = False) -> np.ndarray:
+    """The first frame of an image file as uint8 [H, W] or [H, W, 3] ([H, W] with ``gray``: a colour scan
+    read for a grayscale model is converted once, before its lines are cut, not line by line);
+    ValueError naming the file and why."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"image not found: {path}")
     try:
         with Image.open(path) as image:
+            if gray:
+                image.draft("L", image.size)  # a JPEG file decodes straight to gray
             image.load()
-            return _to_array(image)
+            return _to_gray(image) if gray else _to_array(image)
     except UnidentifiedImageError:
         raise ValueError(f"unreadable image (not a known image format): {path}") from None
     except DECODE_ERRORS as error:

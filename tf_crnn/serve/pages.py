@@ -18,6 +18,7 @@ import datetime
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -109,7 +110,15 @@ def words_of(chars: list[CharPrediction], cut: LineCut) -> list[WordPrediction]:
 
 def predict_opened(model: Any, page: OpenedPage, options: PageOptions) -> PagePrediction:
     """Read every line of an opened page (the image decoded once, lines sent in the model's batches)."""
-    cuts = list(cut_lines(page, options))
+    return predict_cut(model, page, list(cut_lines(page, options, gray=_reads_gray(model))))
+
+
+def _reads_gray(model: Any) -> bool:
+    return getattr(model, "input_channels", 3) == 1
+
+
+def predict_cut(model: Any, page: OpenedPage, cuts: list[tuple[TextLine, LineCut]]) -> PagePrediction:
+    """Read the lines already cut from ``page``."""
     predictions = model.predict([cut.image for _, cut in cuts]) if cuts else None
     lines = []
     for index, (line, cut) in enumerate(cuts):
@@ -217,21 +226,29 @@ def transcribe_pages(
     """Transcribe every page of ``sources`` (XML files, METS files, folders, pairs lists) and write each one
     to ``output_dir`` (keeping its path below the source folder) or, with ``in_place``, over itself.
 
-    A page that cannot be read or written is named in ``failed`` and the others go on.
+    A page that cannot be read or written is named in ``failed`` and the others go on; a source that
+    does not exist or holds no page stops the run before any page is read.
     """
     if output_dir is None and not in_place:
         raise TfCrnnError("give an output folder for the transcribed pages, or in_place=True to write over them")
     options = options or training_page_options(model.export_dir)
     out_root = Path(output_dir) if output_dir is not None else None
     summary = PagesSummary()
-    model_name = str(model.export_dir)
-    for source in sources:
-        for entry in page_entries(source, options):
+    pages = [(source, entry) for source in sources for entry in page_entries(source, options)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tf-crnn-pages") as reader:
+        gray = _reads_gray(model)
+        ahead = reader.submit(_opened_and_cut, pages[0][1], options, gray) if pages else None
+        for index, (source, entry) in enumerate(pages):
+            # the next page is decoded and cut while the model reads this one: both cost about as much
+            current = ahead
+            if index + 1 < len(pages):
+                ahead = reader.submit(_opened_and_cut, pages[index + 1][1], options, gray)
             try:
-                prediction = predict_opened(model, open_page(entry), options)
+                prediction = predict_cut(model, *current.result())
                 for note in prediction.notes:
                     LOGGER.warning("%s: %s", entry.xml, note)
-                out = write_page(prediction, _output_path(entry, Path(source), out_root), model_name, replace=in_place)
+                out = _output_path(entry, Path(source), out_root)
+                write_page(prediction, out, str(model.export_dir), replace=in_place)
             except (DataError, TfCrnnError, OSError) as error:
                 summary.failed.append(str(error))
                 LOGGER.error("%s", error)
@@ -241,6 +258,13 @@ def transcribe_pages(
             summary.written.append(str(out))
             summary.skipped_lines += [str(problem) for problem in prediction.problems]
     return summary
+
+
+def _opened_and_cut(
+    entry: PageEntry, options: PageOptions, gray: bool
+) -> tuple[OpenedPage, list[tuple[TextLine, LineCut]]]:
+    page = open_page(entry)
+    return page, list(cut_lines(page, options, gray=gray))
 
 
 def is_page_input(path: str) -> bool:

@@ -106,6 +106,14 @@ class PredictionModel:
         of ``$TF_CRNN_MODELS``; ``options`` are those of the constructor. ``tf-crnn models`` lists the names."""
         return cls(model_path(name), **options)
 
+    @property
+    def input_channels(self) -> int:
+        """1 (grayscale) or 3 (RGB): what the network reads; images of the other kind are converted."""
+        signature = self._signatures.get("predict_images")
+        if signature is not None:
+            return int(signature.structured_input_signature[1]["images"].shape[-1])
+        return int(self.info.get("input_channels", 1))
+
     def predict(
         self, inputs: ImageInput | Iterable[ImageInput], batch_size: int | None = None, errors: str = "raise"
     ) -> Predictions:
@@ -206,7 +214,7 @@ class PredictionModel:
         )
 
     def _array_batch(self, arrays: list[np.ndarray]) -> dict[str, tf.Tensor]:
-        channels = int(self._signatures["predict_images"].structured_input_signature[1]["images"].shape[-1])
+        channels = self.input_channels
         images = [_with_channels(_checked(a), channels) for a in arrays]
         heights = np.array([a.shape[0] for a in images], np.int32)
         widths = np.array([a.shape[1] for a in images], np.int32)

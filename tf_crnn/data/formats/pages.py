@@ -39,7 +39,7 @@ LOGGER = logging.getLogger(__name__)
 METS_NAME = "mets.xml"
 LIST_SUFFIXES = (".tsv", ".txt", ".lst")
 #: Changes when the cutting changes, so older cached lines are not reused.
-CUT_VERSION = "1"
+CUT_VERSION = "2"
 #: Declared and actual image sizes whose x and y ratios differ by less than this share are one scaling.
 SCALE_TOLERANCE = 0.01
 #: Line ids named in a log line, at most.
@@ -243,9 +243,12 @@ def open_page(entry: PageEntry) -> OpenedPage:
     return opened
 
 
-def cut_lines(page: OpenedPage, options: PageOptions, image=None) -> Iterator[tuple[TextLine, LineCut]]:
-    """Each line of the page with its cut image; the page image is decoded once (or given as ``image``)."""
-    pixels = read_image(page.image_path) if image is None else image
+def cut_lines(
+    page: OpenedPage, options: PageOptions, image=None, gray: bool = False
+) -> Iterator[tuple[TextLine, LineCut]]:
+    """Each line of the page with its cut image; the page image is decoded once (or given as ``image``),
+    as gray with ``gray`` (for a grayscale model: a third of the pixels to cut)."""
+    pixels = read_image(page.image_path, gray) if image is None else image
     for line in page.document.lines:
         yield line, cut_line(pixels, line.polygon, line.baseline, options.padding, options.dewarp)
 
