@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from bench.finetune_early_printed import read_rows, write_rows  # noqa: E402
+from bench.finetune_early_printed import finetune_settings, read_rows, write_rows  # noqa: E402
 
 REPO = common.REPO
 DATA = common.EARLY_PRINTED_BOOKS
@@ -123,7 +123,6 @@ def main() -> None:
     common.require(args, DATA / "train.csv")
 
     from tf_crnn.data.alphabet import Alphabet
-    from tf_crnn.params.params import Params
     from tf_crnn.serve.ensemble import Ensemble, load_members
     from tf_crnn.train.warm_start import load_source
 
@@ -145,23 +144,8 @@ def main() -> None:
     test_paths = [row.path for row in test_rows]
 
     source = load_source(args.source)
-    architecture = {k: v for k, v in source.params.to_dict().items() if k in Params().architecture}
-    architecture["input_shape"] = [architecture["input_shape"][0], max(architecture["input_shape"][1], 1600)]
     base = {
-        **architecture,
-        "csv_files_train": [str(train_csv)],
-        "csv_files_eval": [str(covered_csv)],
-        "lookup_alphabet_file": str(alphabet_file),
-        "max_chars_per_string": 120,
-        "data_augmentation": True,
-        "train_batch_size": args.batch_size,
-        "eval_batch_size": 64,
-        "learning_rate": args.learning_rate,
-        "n_epochs": 1 if args.smoke else 1000,
-        "max_training_minutes": args.minutes,
-        "save_interval": 1000,
-        "tensorboard": False,
-        "n_shown_predictions": 0,
+        **finetune_settings(source.params, train_csv, covered_csv, alphabet_file, args),
         "warm_start": {"model": str(args.source), "freeze_cnn_steps": args.freeze_steps},
     }
     rows, records, figures, exports = [], {}, [], {}

@@ -85,6 +85,31 @@ def train(config: dict, folder: Path) -> tuple[dict, float, float, str]:
     return json.loads((Path(config["output_model_dir"]) / "results.json").read_text(encoding="utf-8")), wall, cpu, tail
 
 
+def finetune_settings(source_params, train_csv: Path, eval_csv: Path, alphabet_file: Path, args) -> dict:
+    """What every fine-tuning on the early printed books shares (here and bench/ensembles.py): the source's
+    architecture at least 1600 px wide, augmentation, ``--batch-size``, ``--learning-rate``, ``--minutes``."""
+    from tf_crnn.params.params import Params
+
+    architecture = {k: v for k, v in source_params.to_dict().items() if k in Params().architecture}
+    architecture["input_shape"] = [architecture["input_shape"][0], max(architecture["input_shape"][1], 1600)]
+    return {
+        **architecture,
+        "csv_files_train": [str(train_csv)],
+        "csv_files_eval": [str(eval_csv)],
+        "lookup_alphabet_file": str(alphabet_file),
+        "max_chars_per_string": 120,
+        "data_augmentation": True,
+        "train_batch_size": args.batch_size,
+        "eval_batch_size": 64,
+        "learning_rate": args.learning_rate,
+        "n_epochs": 1 if args.smoke else 1000,
+        "max_training_minutes": args.minutes,
+        "save_interval": 1000,
+        "tensorboard": False,
+        "n_shown_predictions": 0,
+    }
+
+
 def main() -> None:
     parser = common.parser(__doc__)
     parser.add_argument(
@@ -139,25 +164,7 @@ def main() -> None:
             card = json.loads(info.read_text(encoding="utf-8"))
             cer = card.get("metrics", {}).get("cer", float("nan"))
             source_note = f" (epoch {card.get('epoch')}, CER {cer:.1%} on its own evaluation lines)"
-    architecture = {k: v for k, v in architecture_params.to_dict().items() if k in Params().architecture}
-    base = {
-        **architecture,
-        "csv_files_train": [str(train_csv)],
-        "csv_files_eval": [str(eval_csv)],
-        "lookup_alphabet_file": str(alphabet_file),
-        "max_chars_per_string": 120,
-        "data_augmentation": True,
-        "train_batch_size": args.batch_size,
-        "eval_batch_size": 64,
-        "learning_rate": args.learning_rate,
-        "n_epochs": 1 if args.smoke else 1000,
-        "max_training_minutes": args.minutes,
-        "save_interval": 1000,
-        "tensorboard": False,
-        "restore_model": False,
-        "n_shown_predictions": 0,
-    }
-    base["input_shape"] = [base["input_shape"][0], max(base["input_shape"][1], 1600)]
+    base = {**finetune_settings(architecture_params, train_csv, eval_csv, alphabet_file, args), "restore_model": False}
 
     rows, records = [], {}
     load_before = os.getloadavg()

@@ -201,7 +201,9 @@ def main() -> None:
     )
     results = [
         common.Figure("pages: fine-tuned test CER", round(100 * figures["cer"], 2), "%"),
-        common.Figure("pages: page path time over cut lines' (decoding, cutting, writing XML)", round(1 + overhead, 2), "x"),
+        common.Figure(
+            "pages: page path time over cut lines' (decoding, cutting, writing XML)", round(1 + overhead, 2), "x"
+        ),
         common.Figure("pages: decoding the scans alone, over cut lines' time", round(decoding, 2), "x"),
     ]
     if tess_cer is not None:
