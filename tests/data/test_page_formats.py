@@ -270,3 +270,34 @@ def test_pairs_list(tmp_path, lines):
     assert detect_format(pairs) == "page"
     rows, problems = read_rows(pairs)
     assert len(rows) == 4 and not problems
+
+
+def test_jpeg2000_page_reads_like_the_tiff_one(tmp_path, lines):
+    images, texts = lines
+    tiff = make_page(tmp_path / "t", images, texts)
+    jp2 = make_page(tmp_path / "j", images, texts, image_suffix=".jp2")  # Pillow writes it lossless
+    assert jp2["image"].read_bytes()[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+    tiff_rows, _ = read_rows(tiff["xml"])
+    jp2_rows, problems = read_rows(jp2["xml"])
+    assert not problems and [r.text for r in jp2_rows] == texts
+    for a, b in zip(tiff_rows, jp2_rows):
+        assert np.array_equal(np.asarray(Image.open(a.path)), np.asarray(Image.open(b.path)))
+
+
+def test_alto_in_tenths_of_millimetres_is_scaled_to_the_image(tmp_path, lines, caplog):
+    images, texts = lines
+    pixels = make_page(tmp_path / "px", images, texts, kind="alto")
+    per_pixel = 254 / 300  # mm10 per pixel of a 300 dpi scan
+    mm10 = [[(x * per_pixel, y * per_pixel) for x, y in box] for box in pixels["boxes"]]
+    size = (round(pixels["size"][0] * per_pixel, 1), round(pixels["size"][1] * per_pixel, 1))
+    text = alto_xml(pixels["image"].name, size, [[(round(x), round(y)) for x, y in box] for box in mm10], texts)
+    text = text.replace("<MeasurementUnit>pixel</MeasurementUnit>", "<MeasurementUnit>mm10</MeasurementUnit>")
+    xml = write(pixels["xml"].with_name("mm10.xml"), text)
+    with caplog.at_level(logging.WARNING):
+        rows, problems = read_rows(xml)
+    assert not problems and [r.text for r in rows] == texts
+    assert "coordinates in mm10, scaled to the image by the declared page size" in caplog.text
+    reference, _ = read_rows(pixels["xml"])
+    for a, b in zip(reference, rows):
+        cut, scaled = np.asarray(Image.open(a.path)), np.asarray(Image.open(b.path))
+        assert abs(cut.shape[0] - scaled.shape[0]) <= 2 and abs(cut.shape[1] - scaled.shape[1]) <= 2
