@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tf_crnn.cli import main
-from tf_crnn.errors import ConfigError, TfCrnnError
+from tf_crnn.errors import ConfigError, ModelError, TfCrnnError
 from tf_crnn.layout import MODELS_ENV, SHIPPED_MODELS, model_folders, named_model
 from tf_crnn.params.resolve import resolve
 from tf_crnn.serve.predictor import PredictionModel
@@ -88,7 +88,7 @@ def test_models_name_shows_the_card(models_folder):
 
 
 def test_models_with_an_unknown_name_is_a_one_line_error(models_folder, capsys):
-    assert main(["models", "nope"]) == 1
+    assert main(["models", "nope"]) == ModelError.exit_status
     assert capsys.readouterr().err.startswith("tf-crnn models: error: no model named 'nope'")
 
 

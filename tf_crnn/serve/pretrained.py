@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tf_crnn.errors import TfCrnnError
+from tf_crnn.errors import ModelError
 from tf_crnn.layout import SHIPPED_MODELS, ExportLayout, model_folders, named_model, read_export_info
 
 #: The models tf-crnn ships: name -> what it reads.
@@ -98,19 +98,19 @@ def available_models() -> list[NamedModel]:
 
 
 def get_model(name: str) -> NamedModel:
-    """The model called ``name``; a TfCrnnError says what the names are, or how a shipped one is made."""
+    """The model called ``name``; a ModelError says what the names are, or how a shipped one is made."""
     path = named_model(name)
     if path is not None:
         return _read(name, path)
     if name in CATALOG:
-        raise TfCrnnError(
+        raise ModelError(
             f"model {name!r} is not installed in this copy of tf-crnn ({SHIPPED_MODELS} holds no export of it); "
             + HOW_TO_MAKE
         )
     known = [model.name for model in available_models()]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise TfCrnnError(
+    raise ModelError(
         f"no model named {name!r}{hint}: the named models are {', '.join(known)} (`tf-crnn models` lists them)"
     )
 
