@@ -16,7 +16,7 @@ architecture and the same settings, and trains at most ``--minutes`` (``max_trai
 * ``folds``: ``tf-crnn train-folds --folds 5``: each model trains on 4/5 of the lines, for the per-model
   budget, validating on the fifth (its best export); their ensemble, exported three ways from the same
   members: frame averaging of probabilities, of log-probabilities, and confidence voting over strings;
-* ``jobs``: two folds of 4 epochs on 480 lines spread over the books, trained one after another
+* ``jobs``: two folds of 16 epochs on 480 lines spread over the books, trained one after another
   (``--jobs 1``) and as two processes at once (``--jobs 2``): whether parallel folds pay on these cores.
 
 Every model is evaluated on all 210 lines of ``test.csv``, which no training or selection sees (single
@@ -47,7 +47,7 @@ REPO = common.REPO
 DATA = common.EARLY_PRINTED_BOOKS
 RUNS = ("single", "single-long", "folds", "jobs")
 VOTINGS = (("frames", "prob"), ("frames", "log"), ("strings", "prob"))
-JOBS_LINES, JOBS_EPOCHS = 480, 4
+JOBS_LINES, JOBS_EPOCHS = 480, 16
 
 
 def spread(rows: list, n: int) -> list:
@@ -242,11 +242,16 @@ def main() -> None:
             f"{cell(record, 'cpu_minutes', '.1f')} | {record['cer']:.2%} | {record['wer']:.2%} | "
             f"{record['line_accuracy']:.2%} | {record.get('lines_per_second', '')} |"
         )
+    budget = (
+        f"{args.minutes:g} minutes per model (max_training_minutes; single-long: {args.folds}x)"
+        if set(runs) - {"jobs"}
+        else f"{JOBS_EPOCHS} epochs per fold (jobs), no time budget"
+    )
     notes = [
         f"Training: {len(train_rows)} lines of train.csv, alphabet of {len(known)} units built from them; fine-tuned "
         f"from `{args.source}` ({len(source.alphabet)} units), input_shape {base['input_shape']}, batch "
         f"{args.batch_size}, Adam {args.learning_rate:g}, augmentation on, CNN frozen for {args.freeze_steps} steps, "
-        f"{args.minutes:g} minutes per model (max_training_minutes; single-long: {args.folds}x).",
+        f"{budget}.",
         f"Test: all {len(test_rows)} lines of test.csv; {n_unseen} "
         f"hold units no training line has ({' '.join(repr(u) for u in unseen) or 'none'}), evaluated as errors.",
         f"Load average (1, 5, 15 min): {', '.join(f'{v:.1f}' for v in load_before)} before, "
