@@ -24,7 +24,6 @@ from tf_crnn.data.formats.page_document import (
     descendants,
     local_name,
     parse_points,
-    polygon_problem,
 )
 
 BOX = ("HPOS", "VPOS", "WIDTH", "HEIGHT")
@@ -42,6 +41,11 @@ def _outline(element: Any) -> list[tuple[float, float]]:
     if all(element.get(name) is not None for name in BOX):
         return _box(element)
     return []
+
+
+def _outline_and_baseline(element: Any) -> tuple[list[tuple[float, float]], list[tuple[float, float]] | None]:
+    polygon = _outline(element)
+    return polygon, _baseline(element, polygon) if polygon else None
 
 
 def _baseline(element: Any, polygon: list[tuple[float, float]]) -> list[tuple[float, float]] | None:
@@ -110,19 +114,15 @@ def read_alto(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
         line_id = element.get("ID") or f"line{position + 1}"
         block = element.getparent()
         region = block.get("ID", "") if block is not None and local_name(block) == "TextBlock" else ""
-        try:
-            polygon = _outline(element)
-            baseline = _baseline(element, polygon) if polygon else None
-        except (TypeError, ValueError) as error:
-            document.problem(element, line_id, f"unreadable coordinates ({error})")
+        outline = document.outline(
+            element,
+            line_id,
+            _outline_and_baseline,
+            "no Shape and no HPOS/VPOS/WIDTH/HEIGHT: the line has no outline",
+        )
+        if outline is None:
             continue
-        if not polygon:
-            document.problem(element, line_id, "no Shape and no HPOS/VPOS/WIDTH/HEIGHT: the line has no outline")
-            continue
-        reason = polygon_problem(polygon)
-        if reason:
-            document.problem(element, line_id, reason)
-            continue
+        polygon, baseline = outline
         text = line_text(element, spaces)
         document.lines.append(TextLine(line_id, region, polygon, baseline, text, element.sourceline or 0, element))
     return document

@@ -10,6 +10,7 @@ by their root element.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,25 @@ class PageDocument:
     def problem(self, element: Any, line_id: str, reason: str) -> None:
         where = getattr(element, "sourceline", 0) or 0
         self.problems.append(RowProblem(str(self.xml_path), where, f"line {line_id}: {reason}"))
+
+    def outline(
+        self, element: Any, line_id: str, read: Callable[[Any], tuple[list[Point], list[Point] | None]], missing: str
+    ) -> tuple[list[Point], list[Point] | None] | None:
+        """The polygon and baseline ``read`` finds in the line's element, or None with the reason in ``problems``.
+
+        The checks every format shares: unreadable numbers, no outline (``missing`` says what the
+        format would have held), fewer than 3 points or no area.
+        """
+        try:
+            polygon, baseline = read(element)
+        except (TypeError, ValueError) as error:
+            self.problem(element, line_id, f"unreadable coordinates ({error})")
+            return None
+        reason = polygon_problem(polygon) if polygon else missing
+        if reason:
+            self.problem(element, line_id, reason)
+            return None
+        return polygon, baseline
 
 
 def parse_points(text: str) -> list[Point]:

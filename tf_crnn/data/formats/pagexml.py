@@ -24,7 +24,6 @@ from tf_crnn.data.formats.page_document import (
     format_points,
     local_name,
     parse_points,
-    polygon_problem,
 )
 
 
@@ -35,6 +34,11 @@ def _points(element: Any) -> list[tuple[float, float]]:
     if element.get("points") is not None:
         return parse_points(element.get("points"))
     return [(float(p.get("x")), float(p.get("y"))) for p in children(element, "Point")]
+
+
+def _outline_and_baseline(element: Any) -> tuple[list[tuple[float, float]], list[tuple[float, float]] | None]:
+    polygon = _points(next(iter(children(element, "Coords")), None))
+    return polygon, _points(next(iter(children(element, "Baseline")), None)) or None
 
 
 def line_text(element: Any) -> str | None:
@@ -98,19 +102,10 @@ def read_page(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
         region = _region_of(element)
         region_id = region.get("id", "") if region is not None else ""
         line_id = element.get("id") or f"line{position + 1}"
-        try:
-            polygon = _points(next(iter(children(element, "Coords")), None))
-            baseline = _points(next(iter(children(element, "Baseline")), None)) or None
-        except (TypeError, ValueError) as error:
-            document.problem(element, line_id, f"unreadable coordinates ({error})")
+        outline = document.outline(element, line_id, _outline_and_baseline, "no Coords: the line has no outline to cut")
+        if outline is None:
             continue
-        if not polygon:
-            document.problem(element, line_id, "no Coords: the line has no outline to cut")
-            continue
-        reason = polygon_problem(polygon)
-        if reason:
-            document.problem(element, line_id, reason)
-            continue
+        polygon, baseline = outline
         line = TextLine(line_id, region_id, polygon, baseline, line_text(element), element.sourceline or 0, element)
         found.append((rank.get(region_id, len(rank)), position, line))
     document.lines = [line for _, _, line in sorted(found, key=lambda item: item[:2])]
