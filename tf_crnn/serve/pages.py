@@ -28,7 +28,7 @@ from lxml import etree
 
 from tf_crnn.data.formats import alto, pagexml
 from tf_crnn.data.formats.mets import PageEntry
-from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine, local_name
+from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine, local_name, parse_xml
 from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.pages import OpenedPage, cut_lines, open_page, page_entries
 from tf_crnn.data.linecut import LineCut
@@ -158,8 +158,8 @@ def _version() -> str:
 def written_by_us(path: Path) -> bool:
     """Whether an existing file is a page tf-crnn wrote (so writing it again loses nothing of the user's)."""
     try:
-        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    except (etree.XMLSyntaxError, OSError):
+        root = parse_xml(path)
+    except (DataError, OSError):
         return False
     for node in root.iter():
         name = local_name(node)
