@@ -3,18 +3,16 @@
 - ``uw3``: the 50 binarized lines of printed English of ``uw3-lines-train/labels.csv`` (printed-latin);
 - ``early-printed-books``: the 210 test lines of seven books printed 1476-1572 (historical-latin);
 - ``page-xml``: every transcribed line of the PAGE-XML pages of ``page-xml/`` (German prints of
-  1784, 1815 and 1879), cut out of its page at its polygon's bounding box (historical-latin).
+  1784, 1815 and 1879), cut out of its page by tf_crnn's page reader (historical-latin).
 
 Used by ``models/build.py`` (the figures of a model card) and ``bench/pretrained.py``. Where a PAGE file
 names an image that is not there, the image of the same stem (``_B.tif``, ``.tif``, ``.png``) that is
 stands in, as the book's METS says for ``clauren_mimil_1815``; a line without text or polygon is
-skipped and counted. (A PAGE-XML reader of tf_crnn would replace the cutting here.)
+skipped and counted. The lines are cut by tf_crnn's page reader, as ``tf-crnn`` cuts a user's pages.
 """
 
 from __future__ import annotations
 
-import unicodedata
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +62,9 @@ def line_set(name: str, work: Path, limit: int | None = None) -> LineSet:
     return LineSet(name, target, len(rows), [])
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _page_image(xml_file: Path, name: str) -> Path | None:
-    """The page image a PAGE file names, relative to its folder or the folders above (book, workspace)."""
+    """The page image a PAGE file names, relative to its folder or the folders above (book, workspace),
+    or the image of the same stem that is there (``_B.tif``, ``.tif``, ``.png``)."""
     for folder in (xml_file.parent, xml_file.parent.parent, xml_file.parent.parent.parent):
         named = folder / name
         candidates = [named] + [named.with_name(named.stem + suffix) for suffix in ("_B.tif", ".tif", ".png")]
@@ -79,52 +74,35 @@ def _page_image(xml_file: Path, name: str) -> Path | None:
     return None
 
 
-def _line_text(line: ET.Element) -> str | None:
-    for child in line:
-        if _local(child.tag) == "TextEquiv":
-            for unicode in child:
-                if _local(unicode.tag) == "Unicode" and unicode.text and unicode.text.strip():
-                    return unicodedata.normalize("NFC", unicode.text.strip())
-    return None
-
-
 def page_xml_lines(folder: Path, limit: int | None = None) -> LineSet:
-    """Cut every transcribed TextLine of the PAGE files under ``page-xml/`` out of its page (PNG + CSV)."""
-    from PIL import Image
+    """Every transcribed TextLine of the PAGE files under ``page-xml/``, cut the way ``tf-crnn`` cuts pages.
 
+    The pages go to :func:`tf_crnn.data.formats.pages.read_page_rows` as an ``image<TAB>xml`` list,
+    so the lines are the ones a user's page source gives (polygon, background fill, deskew; cached
+    under ``folder``); only finding the images the exports misname is done here.
+    """
     from tf_crnn.data.formats.csv_rows import write_csv_rows
+    from tf_crnn.data.formats.page_options import PageOptions
+    from tf_crnn.data.formats.pages import load_document, read_page_rows
 
     folder.mkdir(parents=True, exist_ok=True)
-    rows, skipped = [], []
+    pairs, skipped = [], []
     page_files = sorted(p for p in PAGE_XML.rglob("*.xml") if p.name != "mets.xml" and "ALTO" not in p.parent.name)
     for xml_file in page_files:
-        page = next(e for e in ET.parse(xml_file).getroot().iter() if _local(e.tag) == "Page")
-        lines = [e for e in page.iter() if _local(e.tag) == "TextLine"]
-        if not lines:
+        document = load_document(xml_file)
+        if not document.lines:
             skipped.append(f"{xml_file.name}: no TextLine")
             continue
-        image_file = _page_image(xml_file, page.get("imageFilename", ""))
+        image_file = _page_image(xml_file, document.image_name or "")
         if image_file is None:
-            skipped.append(f"{xml_file.name}: image {page.get('imageFilename')} not found ({len(lines)} lines)")
+            skipped.append(f"{xml_file.name}: image {document.image_name} not found ({len(document.lines)} lines)")
             continue
-        image = Image.open(image_file).convert("L")
-        for line in lines:
-            text = _line_text(line)
-            coords = next((c for c in line if _local(c.tag) == "Coords"), None)
-            if not text or coords is None:
-                skipped.append(f"{xml_file.name} {line.get('id')}: no text or no Coords")
-                continue
-            points = [tuple(int(float(v)) for v in p.split(",")) for p in coords.get("points", "").split()]
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            box = (max(min(xs), 0), max(min(ys), 0), min(max(xs) + 1, image.width), min(max(ys) + 1, image.height))
-            if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-                skipped.append(f"{xml_file.name} {line.get('id')}: empty polygon")
-                continue
-            target = folder / f"{xml_file.stem}_{line.get('id')}.png"
-            if not target.is_file():
-                image.crop(box).save(target)
-            rows.append((str(target), list(text)))
+        pairs.append(f"{image_file}\t{xml_file}\n")
+    pairs_file = folder / "pages.tsv"
+    pairs_file.write_text("".join(pairs), encoding="utf-8")
+    rows, problems = read_page_rows(pairs_file, options=PageOptions(cache_dir=str(folder / "cut")))
+    skipped += [f"{Path(problem.source).name}:{problem.line}: {problem.reason}" for problem in problems]
     rows = rows[:limit]
     csv_file = folder / f"lines_{limit or 'all'}.csv"
-    write_csv_rows(csv_file, rows, relative=False)
+    write_csv_rows(csv_file, [(row.path, row.units) for row in rows], relative=False)
     return LineSet("page-xml", csv_file, len(rows), skipped)
