@@ -107,6 +107,17 @@ def test_export_folder_holds_model_card_params_and_alphabet(random_model):
     assert json.loads((export_dir / "params.json").read_text())["rnn_units"] == params.rnn_units
 
 
+def test_each_weight_is_saved_once_and_read_back_in_the_model_order(random_model):
+    _, _, model, export_dir = random_model
+    saved = tf.train.load_checkpoint(str(export_dir / "variables" / "variables"))
+    shapes = {key: shape for key, shape in saved.get_variable_to_shape_map().items() if shape}
+    assert sum(int(np.prod(shape)) for shape in shapes.values()) == sum(int(np.prod(v.shape)) for v in model.variables)
+    loaded = tf.saved_model.load(str(export_dir)).variables
+    assert len(loaded) == len(model.variables)
+    for read, weight in zip(loaded, model.variables):
+        np.testing.assert_array_equal(read.numpy(), weight.numpy())
+
+
 def test_signatures_need_no_tf_crnn_code(random_model, tiny_dataset):
     _, _, _, export_dir = random_model
     loaded = tf.saved_model.load(str(export_dir))

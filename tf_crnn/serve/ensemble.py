@@ -43,7 +43,13 @@ from tf_crnn.layout import ExportLayout, FoldsLayout, best_export, read_export_i
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.model.ensemble import SPACES, frame_average_network
 from tf_crnn.params.params import Params
-from tf_crnn.serve.export import SavedModelExporter, add_transcribing_endpoints, decode_logits, preprocess_batch
+from tf_crnn.serve.export import (
+    SavedModelExporter,
+    add_transcribing_endpoints,
+    decode_logits,
+    preprocess_batch,
+    track_weights,
+)
 from tf_crnn.serve.model_card import write_model_card
 from tf_crnn.serve.voting import MAX_STRING_VOTERS, member_chars, union_matrix, vote
 from tf_crnn.utils.files import write_json
@@ -338,7 +344,7 @@ class StringVoteExporter(SavedModelExporter):
 
         archive = keras.export.ExportArchive()
         for member in members:
-            archive.track(member.model)
+            track_weights(archive, member.model)
         add_transcribing_endpoints(archive, transcribe, ensemble.params.input_channels)
         self.archive = archive
         self.signatures = STRING_VOTE_SIGNATURES

@@ -99,6 +99,23 @@ def decode_logits(
     return outputs
 
 
+def track_weights(archive: keras.export.ExportArchive, model: keras.Model) -> None:
+    """List ``model``'s weights in ``archive``, in the model's order, each saved once.
+
+    ``archive.track(model)`` lists the Keras variables, which Keras 3 saves apart from the TensorFlow
+    variables the endpoints capture: every weight would be written twice and an export be twice its
+    size (the shipped models are package data). The lists hold the captured variables themselves, so
+    the SavedModel's ``variables`` (what warm starts, ensembles and the ONNX conversion read back, in
+    the model's order) still name every weight.
+    """
+    for listed, variables in (
+        (archive.variables, model.variables),
+        (archive.trainable_variables, model.trainable_variables),
+        (archive.non_trainable_variables, model.non_trainable_variables),
+    ):
+        listed.extend(variable.value for variable in variables)
+
+
 def add_transcribing_endpoints(
     archive: keras.export.ExportArchive,
     transcribe: Callable[[Callable[[tf.Tensor], tf.Tensor], tf.Tensor], dict[str, tf.Tensor]],
@@ -168,7 +185,7 @@ class SavedModelExporter:
             return {"logits": model({IMAGES: images, WIDTHS: widths}, training=False)}
 
         archive = keras.export.ExportArchive()
-        archive.track(model)
+        track_weights(archive, model)
         add_transcribing_endpoints(
             archive, lambda load, elements: transcribe(*preprocess_batch(load, elements, params)), channels
         )
