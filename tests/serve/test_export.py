@@ -15,6 +15,7 @@ from tf_crnn.layout import best_export, list_exports
 from tf_crnn.model.crnn import get_model_inference
 from tf_crnn.serve.decoding import frames_to_pixels, greedy_decode
 from tf_crnn.serve.export import SIGNATURES, SavedModelExporter
+from tf_crnn.serve.model_card import model_card_text
 from tf_crnn.serve.predictor import PredictionModel
 from tf_crnn.train.evaluation import Evaluator
 
@@ -105,6 +106,17 @@ def test_export_folder_holds_model_card_params_and_alphabet(random_model):
     assert "| cer | 50.00% |" in card and f"height {params.input_shape[0]}" in card
     assert Alphabet(export_dir / "alphabet.json") == alphabet
     assert json.loads((export_dir / "params.json").read_text())["rnn_units"] == params.rnn_units
+
+
+def test_the_card_of_a_model_trained_on_lines_rendered_on_the_fly_says_so(random_model):
+    _, _, _, export_dir = random_model
+    card = json.loads((export_dir / "export_info.json").read_text())
+    card["datasets"]["train"], card["training_config"]["synthetic_data"] = ["data/book/train.csv"], {}
+    assert "- Trained on: `train.csv`" in model_card_text(card)
+    card["datasets"]["train"] = []
+    assert "- Trained on: not recorded" in model_card_text(card)
+    card["training_config"]["synthetic_data"] = {"on_the_fly": True, "n_train": 16000}
+    assert "- Trained on: 16,000 synthetic lines per epoch, rendered on the fly" in model_card_text(card)
 
 
 def test_each_weight_is_saved_once_and_read_back_in_the_model_order(random_model):

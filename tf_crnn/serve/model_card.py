@@ -89,6 +89,9 @@ def model_card_text(card: dict[str, Any]) -> str:
     units = card.get("alphabet", [])
     height, channels, reduction = card["input_height"], card["input_channels"], card["width_reduction"]
     trained = ", ".join(f"`{Path(p).name}`" for p in datasets.get("train", [])) or "not recorded"
+    synthetic = card.get("training_config", {}).get("synthetic_data") or {}
+    if synthetic.get("on_the_fly"):  # no CSV to name: training drew new lines from the generator
+        trained = f"{synthetic.get('n_train', 0):,} synthetic lines per epoch, rendered on the fly (tf_crnn.synth)"
     evaluated = ", ".join(f"`{Path(p).name}`" for p in datasets.get("eval", [])) or "not recorded"
     return f"""# tf-crnn model card
 
