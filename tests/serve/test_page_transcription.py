@@ -15,7 +15,7 @@ from tests.page_samples import make_page
 from tf_crnn.cli import main
 from tf_crnn.data.formats.pages import load_document
 from tf_crnn.errors import PARTIAL_STATUS
-from tf_crnn.serve.pages import write_page
+from tf_crnn.serve.pages import transcribe_pages, write_page
 from tf_crnn.serve.predictor import PredictionModel
 
 
@@ -146,6 +146,30 @@ def test_compare_two_pages_matches_by_id_then_by_overlap(tmp_path, lines, random
     assert document["lines_without_prediction"] == 0 and document["lines"] == 5
     assert document["line_accuracy"] == pytest.approx(0.8)
     assert "other" in (tmp_path / "lines.csv").read_text()
+
+
+def test_pages_of_the_same_name_in_two_folders_are_written_apart_and_never_over_each_other(tmp_path, lines, model):
+    images, texts = lines
+    first = make_page(tmp_path / "book1", images[:3], texts[:3])
+    make_page(tmp_path / "book2", images[3:], texts[3:])
+    sources = [str(tmp_path / "book1"), str(tmp_path / "book2")]
+    summary = transcribe_pages(model, sources, tmp_path / "out")
+    assert sorted(summary.written) == [str(tmp_path / "out" / book / "page.xml") for book in ("book1", "book2")]
+    assert [len(load_document(path).lines) for path in sorted(summary.written)] == [3, 2]
+    summary = transcribe_pages(model, [str(first["xml"]), str(first["xml"])], tmp_path / "again")
+    assert summary.written == [str(tmp_path / "again" / "page.xml")] and len(summary.failed) == 1
+    assert "where " + str(first["xml"]) + " was written in this run" in summary.failed[0]
+
+
+def test_a_ground_truth_page_without_its_prediction_counts_as_read_as_nothing(tmp_path, lines):
+    images, texts = lines
+    make_page(tmp_path / "gt", images[:3], texts[:3], name="p1")
+    make_page(tmp_path / "gt", images[3:], texts[3:], name="p2")
+    make_page(tmp_path / "pred", images[:3], texts[:3], name="p1")
+    code, document = run("evaluate", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"))
+    assert code == 0 and document["lines"] == 5 and document["line_accuracy"] == pytest.approx(0.6)
+    assert document["pages_without_prediction"] == [str(tmp_path / "gt" / "p2.xml")]
+    assert document["lines_without_prediction"] == 2
 
 
 def test_tiff_line_images_are_read_like_png(tmp_path, lines, model):

@@ -119,6 +119,11 @@ def compare_pages(args: argparse.Namespace) -> Outcome:
             f"{figures['lines_without_prediction']} ground-truth line(s) without a predicted line (read as empty), "
             f"{figures['predicted_lines_without_truth']} predicted line(s) without a ground-truth line"
         )
+    if figures["pages_without_prediction"]:
+        lines.append(
+            f"{len(figures['pages_without_prediction'])} ground-truth page(s) without a predicted page, their lines "
+            f"read as empty: {', '.join(figures['pages_without_prediction'])}"
+        )
     if len(pages) > 1:
         lines += [_page_line(page) for page in pages]
     if args.output:

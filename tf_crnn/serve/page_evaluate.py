@@ -5,8 +5,9 @@ the XML): :func:`per_page` gives CER, WER and line accuracy of each page beside 
 ``tf-crnn evaluate --gt GT --pred PRED`` needs no model: :func:`compare_pages` reads the ground truth
 and the prediction (PAGE-XML or ALTO, either may be either; files, or folders whose files are paired
 by name) and matches their lines by id, then, for lines whose ids differ, by the overlap of their
-boxes. A ground-truth line without a match counts as read as nothing; a predicted line without a
-match is listed with an empty reference (its characters are insertions the figures cannot divide by).
+boxes. A ground-truth line without a match (or of a page without a predicted page) counts as read as
+nothing; a predicted line without a match is listed with an empty reference (its characters are
+insertions the figures cannot divide by).
 """
 
 from __future__ import annotations
@@ -89,17 +90,14 @@ def match_lines(truth: list[TextLine], read: list[TextLine]) -> tuple[Pairs, lis
     return matched, [line for line in read if id(line) not in used]
 
 
-def _pair_files(gt: Path, pred: Path) -> list[tuple[Path, Path]]:
+def _pair_files(gt: Path, pred: Path) -> list[tuple[Path, Path | None]]:
+    """(ground truth, prediction) files; a ground-truth file of a folder without its prediction pairs with None."""
     if gt.is_file() and pred.is_file():
         return [(gt, pred)]
     if gt.is_dir() and pred.is_dir():
         predictions = {path.relative_to(pred): path for path in pred.rglob("*.xml")}
-        pairs = []
-        for path in sorted(gt.rglob("*.xml")):
-            relative = path.relative_to(gt)
-            if relative in predictions:
-                pairs.append((path, predictions[relative]))
-        if not pairs:
+        pairs = [(path, predictions.get(path.relative_to(gt))) for path in sorted(gt.rglob("*.xml"))]
+        if not any(read for _, read in pairs):
             raise DataError(f"{gt} and {pred}: no XML file of the same name in both folders")
         return pairs
     raise DataError(f"{gt}, {pred}: give two PAGE/ALTO files, or two folders of them (paired by name)")
@@ -108,14 +106,23 @@ def _pair_files(gt: Path, pred: Path) -> list[tuple[Path, Path]]:
 def compare_pages(
     gt: str | os.PathLike, pred: str | os.PathLike, text: TextOptions | None = None
 ) -> tuple[dict[str, float], pd.DataFrame, list[dict]]:
-    """Figures over all lines, one row per line (page, line id, reference, prediction, ...), and per page."""
+    """Figures over all lines, one row per line (page, line id, reference, prediction, ...), and per page.
+
+    A ground-truth page without a predicted page (a transcription that failed) counts all its lines
+    as read as nothing, so that leaving pages out never makes the figures better; they are listed in
+    ``pages_without_prediction``.
+    """
     text = text or TextOptions()
     records = []
     unmatched = 0
     missing = 0
+    without_prediction = []
     for truth_file, read_file in _pair_files(Path(gt), Path(pred)):
-        truth, read = load_document(truth_file), load_document(read_file)
-        pairs, extra = match_lines([line for line in truth.lines if line.text is not None], read.lines)
+        truth = load_document(truth_file)
+        if read_file is None:
+            without_prediction.append(str(truth_file))
+        read_lines = load_document(read_file).lines if read_file is not None else []
+        pairs, extra = match_lines([line for line in truth.lines if line.text is not None], read_lines)
         for line, found in pairs:
             reference = text.normalize(line.text or "")
             prediction = text.normalize(found.text or "") if found is not None else ""
@@ -128,7 +135,12 @@ def compare_pages(
     if not records:
         raise DataError(f"{gt}: no transcribed line to compare")
     table = pd.DataFrame.from_records(records)
-    result = {**figures(table), "lines_without_prediction": missing, "predicted_lines_without_truth": unmatched}
+    result = {
+        **figures(table),
+        "lines_without_prediction": missing,
+        "predicted_lines_without_truth": unmatched,
+        "pages_without_prediction": without_prediction,
+    }
     return result, table, per_page(table)
 
 

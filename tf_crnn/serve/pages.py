@@ -205,12 +205,17 @@ class PagesSummary:
     skipped_lines: list[str] = field(default_factory=list)
 
 
-def _output_path(entry: PageEntry, source: Path, output_dir: Path | None) -> Path:
+def _common_folder(sources: list[str]) -> Path:
+    """The folder the output paths are kept below: the sources' common folder (a file source's folder)."""
+    folders = [str(path.resolve() if path.is_dir() else path.resolve().parent) for path in map(Path, sources)]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+
+
+def _output_path(entry: PageEntry, base: Path, output_dir: Path | None) -> Path:
     if output_dir is None:
         return entry.xml
-    base = source if source.is_dir() else source.parent
     try:
-        relative = entry.xml.resolve().relative_to(base.resolve())
+        relative = entry.xml.resolve().relative_to(base)
     except ValueError:
         relative = Path(entry.xml.name)
     return output_dir / relative
@@ -224,31 +229,42 @@ def transcribe_pages(
     options: PageOptions | None = None,
 ) -> PagesSummary:
     """Transcribe every page of ``sources`` (XML files, METS files, folders, pairs lists) and write each one
-    to ``output_dir`` (keeping its path below the source folder) or, with ``in_place``, over itself.
+    to ``output_dir`` (keeping its path below the sources' common folder, so that ``book1/0001.xml`` and
+    ``book2/0001.xml`` stay apart) or, with ``in_place``, over itself.
 
-    A page that cannot be read or written is named in ``failed`` and the others go on; a source that
-    does not exist or holds no page stops the run before any page is read.
+    A page that cannot be read or written is named in ``failed`` and the others go on (so is a page
+    whose output path another page of the run was written to); a source that does not exist or holds
+    no page stops the run before any page is read.
     """
     if output_dir is None and not in_place:
         raise TfCrnnError("give an output folder for the transcribed pages, or in_place=True to write over them")
     options = options or training_page_options(model.export_dir)
     out_root = Path(output_dir) if output_dir is not None else None
     summary = PagesSummary()
-    pages = [(source, entry) for source in sources for entry in page_entries(source, options)]
+    pages = [entry for source in sources for entry in page_entries(source, options)]
+    base = _common_folder(sources)
+    written: dict[Path, Path] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tf-crnn-pages") as reader:
         gray = _reads_gray(model)
-        ahead = reader.submit(_opened_and_cut, pages[0][1], options, gray) if pages else None
-        for index, (source, entry) in enumerate(pages):
+        ahead = reader.submit(_opened_and_cut, pages[0], options, gray) if pages else None
+        for index, entry in enumerate(pages):
             # the next page is decoded and cut while the model reads this one: both cost about as much
             current = ahead
             if index + 1 < len(pages):
-                ahead = reader.submit(_opened_and_cut, pages[index + 1][1], options, gray)
+                ahead = reader.submit(_opened_and_cut, pages[index + 1], options, gray)
             try:
                 prediction = predict_cut(model, *current.result())
                 for note in prediction.notes:
                     LOGGER.warning("%s: %s", entry.xml, note)
-                out = _output_path(entry, Path(source), out_root)
+                out = _output_path(entry, base, out_root)
+                earlier = written.get(out.resolve())
+                if earlier is not None:
+                    raise TfCrnnError(
+                        f"{entry.xml}: would be written to {out}, where {earlier} was written in this run; "
+                        "transcribe them into different --output-dir folders"
+                    )
                 write_page(prediction, out, str(model.export_dir), replace=in_place)
+                written[out.resolve()] = entry.xml
             except (DataError, TfCrnnError, OSError) as error:
                 summary.failed.append(str(error))
                 LOGGER.error("%s", error)
