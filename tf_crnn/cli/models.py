@@ -16,8 +16,8 @@ DESCRIPTION = (
 )
 EXAMPLES = [
     "tf-crnn models                     # name, alphabet, input height, size, training data, accuracy",
-    "tf-crnn models historical-latin    # its model card",
-    "tf-crnn predict --model historical-latin scans/",
+    "tf-crnn models printed-latin       # its model card",
+    "tf-crnn predict --model printed-latin scans/",
 ]
 
 

@@ -17,7 +17,7 @@ NAME = "predict"
 HELP = "transcribe line images (files, folders, glob patterns, a CSV) with an exported model"
 DESCRIPTION = (
     "Transcribe line images with an exported tf-crnn model. Inputs are image files, folders (their "
-    "PNG/JPEG/BMP/GIF files), quoted glob patterns (** allowed) and/or a tf-crnn CSV. Formats: csv "
+    "PNG/JPEG/BMP/GIF/TIFF/JPEG 2000 files), quoted glob patterns (** allowed) and/or a tf-crnn CSV. Formats: csv "
     "(path;text;confidence), jsonl (one object per line, with --top-n beams and --chars positions), "
     "pred-txt (the text in <image>.pred.txt beside each image). Results are written as they come; an image "
     "that cannot be read is reported (an 'error' row), counted and skipped, and the run goes on: the exit "
@@ -25,7 +25,7 @@ DESCRIPTION = (
 )
 EXAMPLES = [
     "tf-crnn predict --model-dir output/default line1.png line2.png        # path;text;confidence",
-    "tf-crnn predict --model historical-latin scans/                       # a model that ships with tf-crnn",
+    "tf-crnn predict --model printed-latin scans/                          # a model that ships with tf-crnn",
     "tf-crnn predict --model-dir output/default scans/ --format pred-txt    # scans/x.pred.txt beside x.png",
     "tf-crnn predict --model-dir output/default 'scans/**/*.png' --format jsonl --top-n 3 --chars",
     "tf-crnn predict --model-dir output/default --csv data/synthetic/eval.csv --output pred.csv",
