@@ -142,7 +142,7 @@ def evaluate(name: str, args: argparse.Namespace) -> list[dict]:
                 }
             )
             print(f"{name} on {lines.lines} lines of {lines.description}: CER {metrics['cer']:.2%}")
-    write_json(output / REAL_FIGURES, figures)
+    write_json(output / REAL_FIGURES, {"export": export.name, "figures": figures})
     return figures
 
 
@@ -152,6 +152,12 @@ def pretrained_section(name: str, output: Path, export: Path) -> dict:
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.is_file() else {}
     config = recipe(name)
     figures_file = output / REAL_FIGURES
+    measured = json.loads(figures_file.read_text(encoding="utf-8")) if figures_file.is_file() else {}
+    if measured and measured.get("export") != export.name:
+        raise TfCrnnError(
+            f"{figures_file} holds the figures of export {measured.get('export')}, not of {export.name}: "
+            f"run python models/build.py evaluate {name} first"
+        )
     return {
         "name": name,
         "summary": CATALOG[name],
@@ -171,7 +177,7 @@ def pretrained_section(name: str, output: Path, export: Path) -> dict:
             "machines": sorted({f"{r['cpu']}; {r['device']}" for r in runs}),
             "synthetic_eval_cer": results.get("cer"),
         },
-        "evaluation": json.loads(figures_file.read_text(encoding="utf-8")) if figures_file.is_file() else [],
+        "evaluation": measured.get("figures", []),
         "export": export.name,
     }
 

@@ -35,7 +35,7 @@ def test_smoke_never_touches_the_recipe_run_or_the_shipped_models():
         build.main(["all", "printed-latin", "--smoke"])
 
 
-def test_the_chain_trains_measures_and_packages_a_model_that_loads_by_name(tmp_path, monkeypatch, tiny_dataset):
+def test_the_chain_trains_measures_and_packages_a_model_that_loads_by_name(tmp_path, monkeypatch, tiny_dataset, capsys):
     output, into = tmp_path / "run", tmp_path / "models"
     for step in ("train", "evaluate", "package"):
         assert build.main([step, "printed-latin", "--smoke", "--output", str(output), "--into", str(into)]) == 0
@@ -50,3 +50,8 @@ def test_the_chain_trains_measures_and_packages_a_model_that_loads_by_name(tmp_p
     monkeypatch.setenv(MODELS_ENV, str(into))
     model = get_model("printed-latin")
     assert model.path == packaged and not model.shipped and model.summary_record()["training"]["runs"] == 1
+    measured = json.loads((output / build.REAL_FIGURES).read_text(encoding="utf-8"))
+    assert card["evaluation"] == measured["figures"] and card["export"] == measured["export"]
+    (output / build.REAL_FIGURES).write_text(json.dumps({"export": "20200101-000000", "figures": []}))
+    assert build.main(["package", "printed-latin", "--smoke", "--output", str(output), "--into", str(into)]) == 1
+    assert "run python models/build.py evaluate printed-latin first" in capsys.readouterr().err
