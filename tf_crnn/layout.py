@@ -234,8 +234,19 @@ class FoldsLayout(Folder):
 
 
 def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
+    """An export's model card ({} if it has none); a ModelError naming the file when it cannot be read."""
+    from tf_crnn.errors import ModelError
+
     path = ExportLayout(export_dir).info
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{path}: unreadable model card ({error}); export the model again") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{path}: a model card must be a JSON object; export the model again")
+    return card
 
 
 def list_exports(folder: str | os.PathLike) -> list[Path]:

@@ -92,6 +92,18 @@ def test_models_with_an_unknown_name_is_a_one_line_error(models_folder, capsys):
     assert capsys.readouterr().err.startswith("tf-crnn models: error: no model named 'nope'")
 
 
+def test_a_model_with_a_damaged_card_is_flagged_and_the_others_still_listed(models_folder, capsys):
+    shutil.copytree(models_folder / NAME, models_folder / "broken")
+    (models_folder / "broken" / "export_info.json").write_text("{", encoding="utf-8")
+    code, stdout = run_cli("models")
+    assert code == 0 and "17 units, input height 16 px" in stdout
+    assert "broken: a model of $TF_CRNN_MODELS" in stdout and "unreadable model card" in stdout
+    assert main(["models", "broken"]) == ModelError.exit_status
+    error = capsys.readouterr().err
+    assert error.startswith("tf-crnn models: error: ") and "broken/export_info.json: unreadable model card" in error
+    assert len(error.strip().splitlines()) == 1
+
+
 def test_predict_and_evaluate_take_a_model_name(models_folder, tiny_dataset):
     code, stdout = run_cli("predict", "--model", NAME, "--csv", str(tiny_dataset["eval"]), "--json")
     assert code == 0 and json.loads(stdout)["lines"] == 12

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> Outcome:
         lines.append(f"{model.name}: {model.summary}")
         if not model.installed:
             lines.append(f"  not installed in this copy: {HOW_TO_MAKE}")
+        elif model.problem:
+            lines.append(f"  {model.path}: cannot be used: {model.problem}")
         else:
             lines.append(
                 f"  {record['alphabet_units']} units, input height {record['input_height']} px, "

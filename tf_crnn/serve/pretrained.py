@@ -40,6 +40,7 @@ class NamedModel:
     path: Path | None
     summary: str
     card: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
 
     @property
     def installed(self) -> bool:
@@ -69,6 +70,8 @@ class NamedModel:
             "path": str(self.path) if self.path else None,
             "summary": self.summary,
         }
+        if self.problem:
+            record["problem"] = self.problem
         if self.installed:
             record.update(
                 alphabet_units=len(self.card.get("alphabet", [])),
@@ -82,9 +85,14 @@ class NamedModel:
 
 
 def _read(name: str, path: Path | None) -> NamedModel:
-    card = read_export_info(path) if path is not None else {}
+    """The model's entry; a card that cannot be read is its ``problem``, so one damaged model of
+    ``$TF_CRNN_MODELS`` does not hide the others from the listing."""
+    try:
+        card, problem = read_export_info(path) if path is not None else {}, ""
+    except ModelError as error:
+        card, problem = {}, str(error)
     summary = CATALOG.get(name) or card.get("pretrained", {}).get("summary") or "a model of $TF_CRNN_MODELS"
-    return NamedModel(name, path, summary, card)
+    return NamedModel(name, path, summary, card, problem)
 
 
 def available_models() -> list[NamedModel]:
@@ -101,7 +109,10 @@ def get_model(name: str) -> NamedModel:
     """The model called ``name``; a ModelError says what the names are, or how a shipped one is made."""
     path = named_model(name)
     if path is not None:
-        return _read(name, path)
+        model = _read(name, path)
+        if model.problem:
+            raise ModelError(model.problem)
+        return model
     if name in CATALOG:
         raise ModelError(
             f"model {name!r} is not installed in this copy of tf-crnn ({SHIPPED_MODELS} holds no export of it); "
