@@ -126,3 +126,24 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_output_is_never_overwri
     assert sorted(resumed) == sorted(complete)
     assert main(["--model-dir", export_dir, str(folder), "--output", str(out), "--overwrite"]) == 0
     assert out.read_text().splitlines() == complete
+
+
+@pytest.mark.parametrize("output_format", ["csv", "jsonl"])
+def test_a_resumed_run_keeps_saying_which_images_could_not_be_read(
+    random_export, tiny_dataset, tmp_path, capsys, output_format
+):
+    export_dir, folder = str(random_export[3]), tmp_path / "scans"
+    shutil.copytree(tiny_dataset["root"] / "eval", folder)
+    bad = folder / "!bad.png"  # listed first: the interruption below keeps its row
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated; not an image")
+    out = tmp_path / f"pred.{output_format}"
+    command = ["--model-dir", export_dir, str(folder), "--output", str(out), "--format", output_format, "--json"]
+    assert main(command) == PARTIAL_STATUS
+    first = json.loads(capsys.readouterr().out)
+    complete = out.read_text().splitlines()
+    out.write_text("\n".join(complete[:-1]) + "\n")  # interrupted before the last line
+    assert main([*command, "--resume"]) == PARTIAL_STATUS
+    document = json.loads(capsys.readouterr().out)
+    assert document["resumed"] == len(complete) - 1 and document["transcribed"] == 1
+    assert [(f["path"], f.get("earlier_run")) for f in document["failed"]] == [(first["failed"][0]["path"], True)]
+    assert sorted(out.read_text().splitlines()) == sorted(complete)  # nothing written twice

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def run(args: argparse.Namespace) -> Outcome:
     from tf_crnn.serve.transcribe import done_paths, image_paths, line_record, write_prediction
 
     paths = image_paths(args.inputs, args.csv, args.csv_delimiter, args.split_delimiter)
-    done = done_paths(paths, args.output, args.format, args.csv_delimiter) if args.resume else set()
+    done, failed_before = (
+        done_paths(paths, args.output, args.format, args.csv_delimiter) if args.resume else (set(), {})
+    )
     todo = [path for path in paths if path not in done]
     if done:
         LOGGER.info("resuming: %d of %d images are transcribed already", len(done), len(paths))
@@ -101,13 +104,14 @@ def run(args: argparse.Namespace) -> Outcome:
         lexicon=args.lexicon,
     )
     beams, chars = args.top_n > 0, args.chars
-    records, failed = [], []
+    records = []
+    failed = [{"path": path, "error": error, "earlier_run": True} for path, error in failed_before.items()]
     in_document = args.json and not args.output and args.format != "pred-txt"  # the predictions are the document
     with contextlib.ExitStack() as stack:
         out = None
         if args.output:
             out = stack.enter_context(open(args.output, "a" if args.resume else "w", encoding="utf-8"))
-            if args.resume and out.tell() and not Path(args.output).read_bytes().endswith(b"\n"):
+            if args.resume and out.tell() and not _ends_with_newline(args.output):
                 out.write("\n")  # after a line an interruption cut short
         elif not in_document:
             out = sys.stdout
@@ -120,7 +124,11 @@ def run(args: argparse.Namespace) -> Outcome:
             else:
                 write_prediction(path, line, out, args.format, args.csv_delimiter, top_n=beams, chars=chars)
             bar.update(1)
-    document: dict = {"lines": len(paths), "transcribed": len(todo) - len(failed), "resumed": len(done)}
+    document: dict = {
+        "lines": len(paths),
+        "transcribed": len(todo) - (len(failed) - len(failed_before)),
+        "resumed": len(done),
+    }
     document.update(failed=failed, format=args.format, output=args.output)
     if in_document:
         document["predictions"] = records
@@ -130,7 +138,19 @@ def run(args: argparse.Namespace) -> Outcome:
         LOGGER.warning("%s: %s", failure["path"], failure["error"])
     more = f" ({len(failed) - SHOWN_FAILURES} more not shown)" if len(failed) > SHOWN_FAILURES else ""
     where = f"marked 'error' in {args.output}" if args.output else "marked 'error' in the output"
+    earlier = f", {len(failed_before)} of them in the earlier run" if failed_before else ""
     LOGGER.warning(
-        "%d of %d images could not be read%s (%s); the others were transcribed", len(failed), len(todo), more, where
+        "%d of %d images could not be read%s%s (%s); the others were transcribed",
+        len(failed),
+        len(paths),
+        earlier,
+        more,
+        where,
     )
     return Outcome(document, code=PARTIAL_STATUS)
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

@@ -115,25 +115,44 @@ def write_prediction(
     out.flush()
 
 
-def done_paths(paths: list[str], output: str | None, output_format: str, delimiter: str = ";") -> set[str]:
-    """The images of ``paths`` that an earlier run wrote into ``output`` (or, for pred-txt, beside them),
-    those it could not read included: a resumed run skips them. A last line cut by an interruption does
-    not count, so that image is transcribed again."""
+def done_paths(
+    paths: list[str], output: str | None, output_format: str, delimiter: str = ";"
+) -> tuple[set[str], dict[str, str]]:
+    """The images of ``paths`` that an earlier run wrote into ``output`` (or, for pred-txt, beside them), and
+    of those the ones it could not read, with its reason: a resumed run skips them all and counts the
+    latter as failed again, so that its exit status still says the output holds errors. A last line cut
+    by an interruption does not count, so that image is transcribed again. The output is read line by
+    line: resuming a run over millions of images holds only their paths."""
     if output_format == "pred-txt":
-        return {path for path in paths if Path(path).with_suffix(PRED_TXT_SUFFIX).is_file()}
+        return {path for path in paths if Path(path).with_suffix(PRED_TXT_SUFFIX).is_file()}, {}
     if output is None or not Path(output).is_file():
-        return set()
-    done = set()
-    for text in Path(output).read_text(encoding="utf-8").splitlines():
-        if not text.strip():
-            continue
-        if output_format == "jsonl":
-            try:
-                done.add(json.loads(text).get("path"))
-            except (json.JSONDecodeError, AttributeError):
-                continue
-        else:
-            fields = text.split(delimiter)
-            if len(fields) >= 3:
-                done.add(fields[0])
-    return done & set(paths)
+        return set(), {}
+    wanted = set(paths)
+    done: set[str] = set()
+    errors: dict[str, str] = {}
+    with open(output, encoding="utf-8") as handle:
+        for text in handle:
+            path, error = _written_row(text.rstrip("\n"), output_format, delimiter)
+            if path in wanted:
+                done.add(path)
+                if error is not None:
+                    errors[path] = error
+    return done, errors
+
+
+def _written_row(text: str, output_format: str, delimiter: str) -> tuple[str | None, str | None]:
+    """The image path of one complete output row and its error (None if it was read); (None, None) else."""
+    if not text.strip():
+        return None, None
+    if output_format == "jsonl":
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError:
+            return None, None
+        return (record.get("path"), record.get("error")) if isinstance(record, dict) else (None, None)
+    fields = text.split(delimiter)
+    if len(fields) < 3:
+        return None, None
+    reason = delimiter.join(fields[3:])  # an error row is path;;;error: <reason>, the reason may hold the delimiter
+    failed = fields[1] == fields[2] == "" and reason.startswith("error: ")
+    return fields[0], reason[len("error: ") :] if failed else None
