@@ -249,6 +249,24 @@ def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
     return card
 
 
+def read_params_section(export_dir: str | os.PathLike, section: str) -> dict[str, Any]:
+    """One section of an export's ``params.json`` ({} for exports without the file or the section, which
+    predate it); a ModelError naming the file when it cannot be read."""
+    from tf_crnn.errors import ModelError
+
+    path = ExportLayout(export_dir).params
+    if not path.is_file():
+        return {}
+    try:
+        params = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{path}: unreadable ({error}); export the model again") from None
+    found = params.get(section, {}) if isinstance(params, dict) else None
+    if not isinstance(found, dict):
+        raise ModelError(f"{path}: its {section!r} section is not a JSON object; export the model again")
+    return found
+
+
 def list_exports(folder: str | os.PathLike) -> list[Path]:
     """Complete exports under ``folder`` (an output_model_dir or its ``export`` folder), oldest first."""
     folder = Path(folder)

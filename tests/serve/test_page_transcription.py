@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ from PIL import Image
 from tests.page_samples import make_page
 from tf_crnn.cli import main
 from tf_crnn.data.formats.pages import load_document
-from tf_crnn.errors import PARTIAL_STATUS
-from tf_crnn.serve.pages import transcribe_pages, write_page
+from tf_crnn.errors import PARTIAL_STATUS, ModelError
+from tf_crnn.serve.evaluate import training_text_options
+from tf_crnn.serve.pages import page_run_options, training_page_options, transcribe_pages, write_page
 from tf_crnn.serve.predictor import PredictionModel
 
 
@@ -183,3 +185,18 @@ def test_tiff_line_images_are_read_like_png(tmp_path, lines, model):
     from tf_crnn.data.images import image_size
 
     assert image_size(str(tiff)) == Image.open(png).size
+
+
+def test_a_model_cuts_pages_as_it_was_trained_but_finds_and_caches_them_where_this_run_says(tmp_path, random_export):
+    export = tmp_path / "export"
+    shutil.copytree(random_export[3], export)
+    params = json.loads((export / "params.json").read_text(encoding="utf-8"))
+    params["pages"] = {"padding": 0.3, "dewarp": True, "mets_group": "GT", "mets_image_group": "IMG", "cache_dir": "/x"}
+    (export / "params.json").write_text(json.dumps(params), encoding="utf-8")
+    options = page_run_options(export, "MINE")
+    assert (options.padding, options.dewarp, options.mets_group, options.mets_image_group) == (0.3, True, "MINE", "")
+    assert options.cache_dir == "" and training_page_options(export).mets_group == ""
+    (export / "params.json").write_text("{", encoding="utf-8")
+    for read in (training_page_options, training_text_options):
+        with pytest.raises(ModelError, match=r"params.json: unreadable .*; export the model again"):
+            read(export)

@@ -8,7 +8,6 @@ labels were (the ``text`` section of the export's ``params.json``).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +20,8 @@ from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.sources import detect_format, read_rows
 from tf_crnn.data.rows import LabelledRow, raise_for_problems
 from tf_crnn.data.text import TextOptions
-from tf_crnn.errors import DataError
-from tf_crnn.layout import PARAMS_FILENAME, ExportLayout
+from tf_crnn.errors import DataError, ModelError, TfCrnnError
+from tf_crnn.layout import PARAMS_FILENAME, ExportLayout, read_params_section
 from tf_crnn.metrics import TextMetrics, edit_distance
 from tf_crnn.serve.pages import training_page_options
 from tf_crnn.serve.predictor import PredictionModel
@@ -95,8 +94,8 @@ def unseen_units(rows: Sequence[LabelledRow], alphabet: Alphabet, metrics: TextM
 
 def training_text_options(export_dir: Path) -> TextOptions:
     """The label text options the export was trained with (the defaults for exports that predate them)."""
-    params_file = export_dir / PARAMS_FILENAME
-    if not params_file.is_file():
-        return TextOptions()
-    section = json.loads(params_file.read_text(encoding="utf-8")).get("text", {})
-    return TextOptions(**section)
+    section = read_params_section(export_dir, "text")
+    try:
+        return TextOptions(**section)
+    except (TfCrnnError, TypeError, ValueError) as error:
+        raise ModelError(f"{export_dir / PARAMS_FILENAME}: its text section cannot be used ({error})") from None

@@ -14,8 +14,8 @@ output folder is replaced only when tf-crnn wrote it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -33,13 +33,15 @@ from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.pages import OpenedPage, cut_lines, open_page, page_entries
 from tf_crnn.data.linecut import LineCut
 from tf_crnn.data.rows import RowProblem
-from tf_crnn.errors import DataError, TfCrnnError
-from tf_crnn.layout import PARAMS_FILENAME
+from tf_crnn.errors import DataError, ModelError, TfCrnnError
+from tf_crnn.layout import PARAMS_FILENAME, read_params_section
 from tf_crnn.serve.predictions import CharPrediction
 from tf_crnn.utils.files import atomic_write_bytes
 
 LOGGER = logging.getLogger(__name__)
 SOFTWARE = "tf-crnn"
+#: The fields of a training's ``pages`` section that say how lines were cut (the rest says where).
+CUT_FIELDS = ("padding", "dewarp")
 Polygon = list[tuple[float, float]]
 
 
@@ -84,12 +86,16 @@ class PagePrediction:
 
 
 def training_page_options(export_dir: Path) -> PageOptions:
-    """How the model's training cut lines from pages (the defaults for exports that predate the section)."""
-    params_file = export_dir / PARAMS_FILENAME
-    if not params_file.is_file():
-        return PageOptions()
-    section = json.loads(params_file.read_text(encoding="utf-8")).get("pages", {})
-    return PageOptions(**section)
+    """How the model's training cut lines from pages (the defaults for exports that predate the section).
+
+    Only the cut is taken (padding, dewarping): where that training found its pages and kept its cut
+    lines (METS groups, ``cache_dir``) belonged to its machine, not to this run.
+    """
+    section = read_params_section(export_dir, "pages")
+    try:
+        return PageOptions(**{name: section[name] for name in CUT_FIELDS if name in section})
+    except (TfCrnnError, TypeError, ValueError) as error:
+        raise ModelError(f"{export_dir / PARAMS_FILENAME}: its pages section cannot be used ({error})") from None
 
 
 def words_of(chars: list[CharPrediction], cut: LineCut) -> list[WordPrediction]:
@@ -144,8 +150,9 @@ def predict_page(
 
 def page_run_options(export_dir: Path, mets_group: str = "", mets_image_group: str = "") -> PageOptions:
     """The model's cut options with the METS file groups of this run (where to find pages, not how to cut)."""
-    options = training_page_options(export_dir)
-    return PageOptions(options.padding, options.dewarp, mets_group, mets_image_group, options.cache_dir)
+    return dataclasses.replace(
+        training_page_options(export_dir), mets_group=mets_group, mets_image_group=mets_image_group
+    )
 
 
 def _version() -> str:
