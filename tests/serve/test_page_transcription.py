@@ -110,6 +110,24 @@ def test_cli_predict_pages_usage_errors(tmp_path, lines, random_export, capsys):
     with pytest.raises(SystemExit):
         main(["predict", "--model-dir", export, str(made["xml"]), str(images[0]), "--output-dir", str(tmp_path)])
     assert "not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model-dir", export, str(made["xml"]), "--output-dir", str(tmp_path / "o"), "--chars"])
+    assert "are for line images; pages are written whole" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model-dir", export, str(images[0]), "--output-dir", str(tmp_path / "o")])
+    assert "--output-dir and --in-place are for pages" in capsys.readouterr().err
+
+
+def test_a_quoted_pattern_of_pages_is_expanded_like_one_of_images(tmp_path, lines, random_export):
+    images, texts = lines
+    make_page(tmp_path / "in" / "a", images[:2], texts[:2])
+    make_page(tmp_path / "in" / "b", images[2:], texts[2:])
+    pattern = str(tmp_path / "in" / "**" / "*.xml")
+    code, document = run("predict", "--model-dir", str(random_export[3]), pattern, "--output-dir", str(tmp_path / "o"))
+    assert code == 0 and document["pages"] == 2 and document["lines"] == 5
+    assert sorted(document["written"]) == [str(tmp_path / "o" / name / "page.xml") for name in ("a", "b")]
+    code, _ = run("predict", "--model-dir", str(random_export[3]), str(tmp_path / "no*.xml"), "--in-place")
+    assert code == 5
 
 
 def test_evaluate_pages_per_page_and_report(tmp_path, lines, random_export):

@@ -34,11 +34,15 @@ def run_pages(args: argparse.Namespace) -> Outcome:
         raise UsageError("give either pages (PAGE-XML, ALTO, METS) or line images, not both")
     if bool(args.output_dir) == bool(args.in_place):
         raise UsageError("pages need either --output-dir DIR or --in-place (write over the input files)")
-    if args.output or args.format != "csv" or args.top_n:
-        raise UsageError("--output, --format and --top-n are for line images; pages are written in their format")
+    if args.output or args.format != "csv" or args.top_n or args.resume or args.overwrite or args.chars:
+        raise UsageError(
+            "--output, --format, --top-n, --resume, --overwrite and --chars are for line images; pages are "
+            "written whole in their own format, with word boxes"
+        )
+    inputs = expand_patterns(args.inputs)
     model = PredictionModel(args.model_dir, batch_size=args.batch_size, lexicon=args.lexicon)
     options = page_run_options(model.export_dir, args.mets_group, args.mets_image_group)
-    summary = transcribe_pages(model, args.inputs, args.output_dir, args.in_place, options)
+    summary = transcribe_pages(model, inputs, args.output_dir, args.in_place, options)
     document = {
         "pages": summary.pages,
         "lines": summary.lines,
@@ -54,6 +58,25 @@ def run_pages(args: argparse.Namespace) -> Outcome:
         lines.append(f"{len(summary.failed)} page(s) not transcribed:")
         lines += [f"  {item}" for item in summary.failed]
     return Outcome(document, lines, PARTIAL_STATUS if summary.failed else 0)
+
+
+def expand_patterns(inputs: list[str]) -> list[str]:
+    """The page inputs with quoted glob patterns (``'pages/**/*.xml'``) expanded, as images' are."""
+    import glob
+    from pathlib import Path
+
+    from tf_crnn.errors import DataError
+
+    expanded = []
+    for item in inputs:
+        if Path(item).exists() or not glob.has_magic(item):
+            expanded.append(item)
+            continue
+        matches = sorted(glob.glob(item, recursive=True))
+        if not matches:
+            raise DataError(f"{item}: no file matches this pattern")
+        expanded += matches
+    return expanded
 
 
 def add_page_comparison_arguments(parser: argparse.ArgumentParser) -> None:

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> Outcome:
 
     if any(is_page_input(item) for item in args.inputs):
         return run_pages(args)
+    if args.output_dir or args.in_place:
+        raise UsageError("--output-dir and --in-place are for pages (PAGE-XML, ALTO, METS); images take --output")
     if args.output and Path(args.output).exists() and not (args.resume or args.overwrite):
         raise UsageError(f"{args.output} exists: add --resume to continue it, or --overwrite to start again")
     if args.resume and args.format != "pred-txt" and not args.output:
