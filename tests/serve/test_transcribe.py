@@ -66,6 +66,9 @@ def test_pred_txt_beside_each_image_and_lexicon(random_export, tiny_dataset, tmp
     assert main(["--model-dir", str(export_dir), str(tmp_path), "--format", "pred-txt", "--lexicon", str(words)]) == 0
     expected = PredictionModel(export_dir, lexicon=str(words)).predict([str(p) for p in images])
     assert [p.with_suffix(".pred.txt").read_text() for p in images] == [t + "\n" for t in expected.texts]
+    shutil.copy(images[0], images[0].with_suffix(".tif"))
+    assert main(["--model-dir", str(export_dir), str(tmp_path), "--format", "pred-txt"]) == DataError.exit_status
+    assert [p.with_suffix(".pred.txt").read_text() for p in images] == [t + "\n" for t in expected.texts]
 
 
 def test_unmatched_glob_and_missing_lexicon_are_one_line_errors(random_export, tmp_path, capsys):

@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> Outcome:
     from tf_crnn.serve.transcribe import done_paths, image_paths, line_record, write_prediction
 
     paths = image_paths(args.inputs, args.csv, args.csv_delimiter, args.split_delimiter)
+    if args.format == "pred-txt":
+        refuse_shared_pred_txt(paths)
     done, failed_before = (
         done_paths(paths, args.output, args.format, args.csv_delimiter) if args.resume else (set(), {})
     )
@@ -150,6 +152,21 @@ def run(args: argparse.Namespace) -> Outcome:
         where,
     )
     return Outcome(document, code=PARTIAL_STATUS)
+
+
+def refuse_shared_pred_txt(paths: list[str]) -> None:
+    """``scan.png`` and ``scan.tif`` would write the same ``scan.pred.txt``: one would lose its text."""
+    from tf_crnn.errors import DataError
+    from tf_crnn.serve.transcribe import PRED_TXT_SUFFIX
+
+    first: dict[Path, str] = {}
+    for path in paths:
+        target = Path(path).with_suffix(PRED_TXT_SUFFIX)
+        if target in first and first[target] != path:
+            raise DataError(
+                f"{first[target]} and {path} would both write {target}; move one of them, or use --format csv/jsonl"
+            )
+        first.setdefault(target, path)
 
 
 def _ends_with_newline(path: str) -> bool:
