@@ -40,6 +40,27 @@ def test_written_aside_turns_a_write_failure_into_a_storage_error_naming_the_fil
     assert list(tmp_path.iterdir()) == []
 
 
+def test_two_writers_of_one_file_do_not_share_a_temporary_file(tmp_path):
+    """Training and evaluation filling one line cache write the same files at the same time."""
+    target = tmp_path / "0001.png"
+    (tmp_path / "0001.png.tmp").mkdir()  # the fixed name an older version (or a crash) left behind
+    with written_aside(target) as first:
+        first.write_bytes(b"first")
+        with written_aside(target) as second:
+            assert second != first and second.parent == first.parent == tmp_path
+            second.write_bytes(b"second")
+        assert first.read_bytes() == b"first"  # the other writer's rename did not take this one's file
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0001.png", "0001.png.tmp"]
+
+
+def test_a_written_file_gets_the_mode_of_a_plain_open(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_text(tmp_path / "aside.txt", "x")
+    assert (tmp_path / "aside.txt").stat().st_mode == plain.stat().st_mode  # not a private 0600 temporary file
+
+
 def test_atomic_write_text_writes_utf8_with_unix_newlines(tmp_path):
     target = tmp_path / "state.json"
     atomic_write_text(target, "ſ\nß\n")

@@ -1,7 +1,9 @@
 """Writes that a crash, a kill or a full disk cannot leave half done: every file tf-crnn writes goes through here.
 
 Files are written aside and renamed into place (a rename within one file system is atomic), so a
-reader sees the old version or the new one, never a mix: :func:`written_aside` for any writer,
+reader sees the old version or the new one, never a mix; each write has a temporary file of its own,
+so two processes writing the same file (training and evaluation filling one line cache) do not
+write into or rename each other's: :func:`written_aside` for any writer,
 :func:`atomic_write_text`, :func:`atomic_write_bytes` and :func:`write_json` for whole documents,
 :func:`replaced_folder` for folders (SavedModel exports). Checkpoints are
 written by ``tf.train.CheckpointManager``, which writes the data files first and then replaces its
@@ -18,6 +20,7 @@ import errno
 import json
 import logging
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,22 +52,37 @@ def storage_error(error: BaseException, what: str, kept: str | None) -> StorageE
     return StorageError(f"could not write {what}: {reason}{tail}{hint}")
 
 
+def _new_file_beside(target: Path) -> Path:
+    """A new, empty, hidden file in ``target``'s folder under a name no other writer can have (random, and
+    created exclusively). Not ``tempfile.mkstemp``: its files are private (0600) and would make every file
+    renamed from them unreadable to others; this one gets the mode a plain ``open`` gives (the umask)."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
+
+
 @contextmanager
 def written_aside(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside ``path`` for the block to write; renamed over ``path`` when the block
+    """A new temporary file beside ``path`` for the block to write; renamed over ``path`` when the block
     ends without error, removed when it fails. Write failures become a StorageError naming ``path``."""
     target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_file_beside(target)
         yield tmp
         os.replace(tmp, target)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise storage_error(error, str(target), None) from error
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path | None) -> None:
+    if tmp is not None:
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
