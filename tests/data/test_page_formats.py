@@ -7,12 +7,14 @@ import logging
 
 import numpy as np
 import pytest
+from lxml import etree
 from PIL import Image
 
-from tests.page_samples import PAGE_NS, alto_xml, make_page, page_xml
-from tf_crnn.data.formats.mets import read_mets
+from tests.page_samples import ALTO_NS, PAGE_NS, alto_xml, make_page, page_xml
+from tf_crnn.data.formats import alto, pagexml
+from tf_crnn.data.formats.mets import PageEntry, read_mets
 from tf_crnn.data.formats.page_options import PageOptions
-from tf_crnn.data.formats.pages import load_document, page_entries, read_page_rows
+from tf_crnn.data.formats.pages import cut_lines, load_document, open_page, page_entries, read_page_rows
 from tf_crnn.data.formats.sources import detect_format, read_rows
 from tf_crnn.errors import DataError
 
@@ -234,13 +236,16 @@ def test_mets_ties_images_and_xml_and_names_missing_pages(tmp_path, lines, caplo
 <mets:structMap TYPE="PHYSICAL"><mets:div TYPE="physSequence">
 <mets:div TYPE="page" ID="P1" ORDER="1"><mets:fptr FILEID="i1"/><mets:fptr FILEID="b1"/><mets:fptr FILEID="g1"/></mets:div>
 <mets:div TYPE="page" ID="P2" ORDER="2"><mets:fptr FILEID="i2"/><mets:fptr FILEID="g2"/></mets:div>
+<mets:div TYPE="page" ID="P3" ORDER="3"><mets:fptr FILEID="i2"/></mets:div>
 </mets:div></mets:structMap></mets:mets>""")  # fmt: skip
     entries, missing = read_mets(mets)
     assert [entry.xml.name for entry in entries] == ["page.xml"] and "page P2: GT/gone.xml" in missing[0]
+    assert missing[1].endswith("page P3: no PAGE/ALTO file in the file group GT")
     with caplog.at_level(logging.WARNING):
         rows, problems = read_rows(mets)
     assert len(rows) == 4 and not problems
-    assert "page_B.tif" in caplog.text and "1 page(s) listed but not on disk" in caplog.text
+    assert "page_B.tif" in caplog.text and "2 page(s) listed but not read" in caplog.text
+    assert "page P3: no PAGE/ALTO file" in caplog.text
     assert detect_format(workspace) == "page" and len(page_entries(workspace, PageOptions())) == 1
 
 
@@ -301,3 +306,154 @@ def test_alto_in_tenths_of_millimetres_is_scaled_to_the_image(tmp_path, lines, c
     for a, b in zip(reference, rows):
         cut, scaled = np.asarray(Image.open(a.path)), np.asarray(Image.open(b.path))
         assert abs(cut.shape[0] - scaled.shape[0]) <= 2 and abs(cut.shape[1] - scaled.shape[1]) <= 2
+
+
+def blank_page(folder, size=(200, 100)):
+    """A grey page image at ``folder/p.png`` (for tests where the pixels do not matter)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("L", size, 205).save(folder / "p.png")
+    return folder / "p.png"
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png"])
+def test_a_truncated_page_image_is_one_problem_and_the_other_pages_are_read(tmp_path, lines, suffix):
+    images, texts = lines
+    make_page(tmp_path / "book" / "good", images, texts)
+    bad = make_page(tmp_path / "book" / "bad", images, texts, image_suffix=suffix)
+    Image.fromarray(bad["page"]).save(bad["image"])  # uncompressed, so the TIFF's directory comes before the pixels
+    data = bad["image"].read_bytes()
+    bad["image"].write_bytes(data[: len(data) // 2])  # the header is whole: the page opens, its pixels do not decode
+    rows, problems = read_rows(tmp_path / "book")
+    assert [row.text for row in rows] == texts
+    assert len(problems) == 1 and problems[0].source == str(bad["xml"])
+    assert f"{bad['image']}: unreadable image, corrupt or truncated" in problems[0].reason
+    with pytest.raises(DataError, match="corrupt or truncated"):  # predict catches it per page and goes on
+        list(cut_lines(open_page(PageEntry(bad["xml"])), PageOptions()))
+
+
+def test_an_image_over_pillows_size_limit_is_a_problem_not_a_crash(tmp_path, monkeypatch):
+    blank_page(tmp_path)
+    write(tmp_path / "p.xml", page_xml("p.png", (200, 100), BOXES, ["a", "b"]))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 200x100 is then over twice the limit: a "bomb"
+    rows, problems = read_rows(tmp_path / "p.xml")
+    assert rows == [] and len(problems) == 1
+    assert "unreadable page image" in problems[0].reason and "decompression bomb" in problems[0].reason
+
+
+def test_an_unreadable_xml_file_is_a_data_error_naming_it(tmp_path, monkeypatch):
+    path = write(tmp_path / "p.xml", page_xml("p.png", (200, 100), BOXES, ["a", "b"]))
+
+    def denied(source, parser=None):  # what lxml raises for a file without read permission
+        raise OSError(f"Error reading file '{source}': failed to load \"{source}\": Permission denied")
+
+    monkeypatch.setattr(etree, "parse", denied)
+    with pytest.raises(DataError, match=r"p\.xml: cannot read the XML file .*Permission denied.*check its permissions"):
+        load_document(path)
+
+
+def test_a_mets_page_order_that_is_not_a_number_names_the_file(tmp_path):
+    mets = write(tmp_path / "mets.xml", """<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink">
+<fileSec><fileGrp USE="GT"><file ID="p" MIMETYPE="application/vnd.prima.page+xml"><FLocat xlink:href="p.xml"/></file></fileGrp></fileSec>
+<structMap TYPE="PHYSICAL"><div TYPE="physSequence">
+<div TYPE="page" ID="P1" ORDER="first"><fptr FILEID="p"/></div></div></structMap></mets>""")  # fmt: skip
+    with pytest.raises(DataError, match=r"mets\.xml:4: page P1 has ORDER='first', not a whole number"):
+        read_mets(mets)
+
+
+@pytest.mark.parametrize(
+    ("equivs", "expected"),
+    [
+        ('<TextEquiv index="0"><Unicode>ground truth</Unicode></TextEquiv><TextEquiv index="1"><Unicode>ocr</Unicode></TextEquiv>', "ground truth"),
+        ('<TextEquiv index="3"><Unicode>third</Unicode></TextEquiv><TextEquiv index="2"><Unicode>second</Unicode></TextEquiv>', "second"),
+        ('<TextEquiv index="0"><Unicode>indexed</Unicode></TextEquiv><TextEquiv><Unicode>no index</Unicode></TextEquiv>', "no index"),
+    ],
+)  # fmt: skip
+def test_the_text_equiv_with_the_lowest_index_is_the_line_text(tmp_path, equivs, expected):
+    xml = page_xml("p.png", (200, 100), BOXES[:1], [None]).replace("</TextLine>", equivs + "</TextLine>")
+    assert load_document(write(tmp_path / "p.xml", xml)).lines[0].text == expected
+
+
+def test_a_text_equiv_index_that_is_not_a_number_is_a_problem(tmp_path):
+    equiv = '<TextEquiv index="first"><Unicode>x</Unicode></TextEquiv>'
+    xml = page_xml("p.png", (200, 100), BOXES, [None, "b"]).replace("</TextLine>", equiv + "</TextLine>", 1)
+    document = load_document(write(tmp_path / "p.xml", xml))
+    assert [line.id for line in document.lines] == ["l2"]
+    assert "line l1: a TextEquiv index is not a whole number" in str(document.problems[0])
+
+
+def test_lines_of_table_cells_and_nested_regions_take_the_rank_of_the_region_the_order_names(tmp_path):
+    def line(line_id, y):
+        return (f'<TextLine id="{line_id}"><Coords points="10,{y} 90,{y} 90,{y + 8} 10,{y + 8}"/>'
+                f"<TextEquiv><Unicode>{line_id}</Unicode></TextEquiv></TextLine>")  # fmt: skip
+
+    page = (f'<PcGts xmlns="{PAGE_NS}"><Page imageFilename="p.png" imageWidth="200" imageHeight="100">'
+            '<ReadingOrder><OrderedGroup id="ro"><RegionRefIndexed index="0" regionRef="table"/>'
+            '<RegionRefIndexed index="1" regionRef="outer"/><RegionRefIndexed index="2" regionRef="text"/>'
+            "</OrderedGroup></ReadingOrder>"
+            f'<TextRegion id="text">{line("last", 80)}</TextRegion>'
+            f'<TextRegion id="outer"><TextRegion id="inner">{line("second", 60)}</TextRegion></TextRegion>'
+            f'<TableRegion id="table"><TextRegion id="cell1">{line("first", 10)}</TextRegion>'
+            f'<TextRegion id="cell2">{line("also first", 30)}</TextRegion></TableRegion></Page></PcGts>')  # fmt: skip
+    document = load_document(write(tmp_path / "p.xml", page))
+    assert [(line.text, line.region) for line in document.lines] == [
+        ("first", "cell1"), ("also first", "cell2"), ("second", "inner"), ("last", "text"),
+    ]  # fmt: skip
+
+
+def test_word_boxes_go_back_into_the_units_of_a_page_declaring_another_size(tmp_path):
+    blank_page(tmp_path, (200, 100))
+    boxes = [[(2 * x, 2 * y) for x, y in box] for box in BOXES]  # the XML is of a scan twice the size
+    write(tmp_path / "p.xml", page_xml("p.png", (400, 200), boxes, ["a b", "c"]))
+    page = open_page(PageEntry(tmp_path / "p.xml"))
+    first = page.document.lines[0]
+    assert first.polygon[0] == (10.0, 10.0)  # cut from the image at its size
+    pagexml.set_line_text(first, "a b", 0.9, [("a", 0.9, [(10, 10), (50, 10), (50, 30), (10, 30)])])
+    coords = first.element.find(f"{{{PAGE_NS}}}Word/{{{PAGE_NS}}}Coords")
+    assert coords.get("points") == "20,20 100,20 100,60 20,60"
+
+
+def test_alto_in_mm10_gets_its_word_boxes_back_in_mm10(tmp_path):
+    blank_page(tmp_path, (300, 150))
+    mm10_per_pixel = 254 / 300  # a 300 dpi scan
+    box = [(round(x * mm10_per_pixel), round(y * mm10_per_pixel)) for x, y in BOXES[0]]
+    text = alto_xml("p.png", (254, 127), [box], ["a"]).replace(">pixel<", ">mm10<")
+    write(tmp_path / "a.xml", text)
+    line = open_page(PageEntry(tmp_path / "a.xml")).document.lines[0]
+    alto.set_line_text(line, "a", 0.9, [("a", 0.9, [(30, 30), (90, 30), (90, 60), (30, 60)])])
+    string = line.element.find(f"{{{ALTO_NS}}}String")
+    assert [string.get(name) for name in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == [
+        str(round(value * mm10_per_pixel)) for value in (30, 30, 60, 30)
+    ]
+
+
+@pytest.mark.parametrize("text", ["a line read without positions", ""])
+def test_an_alto_line_without_words_gets_one_string_over_its_box(tmp_path, text):
+    path = write(tmp_path / "a.xml", alto_xml("p.png", (200, 100), BOXES, ["old text", "b"]))
+    document = load_document(path)
+    line = document.lines[0]
+    alto.set_line_text(line, text, 0.8, [])
+    strings = line.element.findall(f"{{{ALTO_NS}}}String")
+    assert len(strings) == 1 and strings[0].get("CONTENT") == text and strings[0].get("WC") == "0.8000"
+    assert [strings[0].get(name) for name in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == ["10", "10", "100", "20"]
+    document.tree.write(str(path))
+    assert load_document(path).lines[0].text == text
+
+
+def test_a_folder_of_upper_case_xml_files_is_read_as_pages(tmp_path):
+    blank_page(tmp_path / "book")
+    write(tmp_path / "book" / "P.XML", page_xml("p.png", (200, 100), BOXES, ["a", "b"]))
+    assert detect_format(tmp_path / "book") == "page"
+    rows, problems = read_rows(tmp_path / "book")
+    assert [row.text for row in rows] == ["a", "b"] and not problems
+
+
+def test_an_alto_file_of_several_pages_says_how_many_are_not_read(tmp_path, caplog):
+    blank_page(tmp_path)
+    text = alto_xml("p.png", (200, 100), BOXES, ["a", "b"])
+    page = text[text.index("<Page ") : text.index("</Page>") + len("</Page>")]
+    text = text.replace("</Layout>", page.replace('ID="p1"', 'ID="p2"') * 2 + "</Layout>")
+    write(tmp_path / "a.xml", text)
+    with caplog.at_level(logging.WARNING):
+        rows, _ = read_rows(tmp_path / "a.xml")
+    assert [row.text for row in rows] == ["a", "b"]
+    assert "2 more Page element(s) not read: only the first page of an ALTO file is read" in caplog.text

@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tf_crnn.data.page_images import needs_conversion, read_image, tensorflow_readable
+from tf_crnn.errors import DataError
 
 
 def scan(seed: int = 5) -> np.ndarray:
@@ -64,14 +65,17 @@ def test_tiff_bytes_become_png_that_tensorflow_decodes():
     assert tensorflow_readable(png) is png  # what TensorFlow reads is passed as it is
 
 
-def test_unreadable_pages_are_named(tmp_path):
-    with pytest.raises(ValueError, match="image not found: .*gone.tif"):
+def test_unreadable_pages_are_data_errors_naming_the_file(tmp_path):
+    with pytest.raises(DataError, match="gone.tif: image not found"):
         read_image(tmp_path / "gone.tif")
     (tmp_path / "text.tif").write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="not a known image format"):
+    with pytest.raises(DataError, match="text.tif: unreadable image .not a known image format"):
         read_image(tmp_path / "text.tif", gray=True)
-    buffer = io.BytesIO()
-    Image.fromarray(scan()).save(buffer, "PNG")
-    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[:300])
-    with pytest.raises(ValueError, match="corrupt or truncated"):
-        read_image(tmp_path / "cut.png")
+    for name, kind in (("cut.png", "PNG"), ("cut.tif", "TIFF")):
+        buffer = io.BytesIO()
+        Image.fromarray(scan()).save(buffer, kind)
+        (tmp_path / name).write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        with pytest.raises(
+            DataError, match=f"{name}: unreadable image, corrupt or truncated .*scan or export it again"
+        ):
+            read_image(tmp_path / name)

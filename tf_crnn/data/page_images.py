@@ -16,9 +16,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tf_crnn.data.images import DECODE_ERRORS
+from tf_crnn.errors import DataError
 
-#: Formats tf.io.decode_image reads as they are (the others go through PNG).
-TENSORFLOW_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF"}
 IMAGE_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".j2k", ".jpx", ".bmp", ".gif")
 #: The first bytes of the files tf.io.decode_image cannot read but Pillow can: TIFF (little- and
 #: big-endian, classic and BigTIFF) and JPEG 2000 (JP2 box, bare codestream).
@@ -52,11 +51,13 @@ def _to_gray(image: Image.Image) -> np.ndarray:
 
 def read_image(path: str | os.PathLike, gray: bool = False) -> np.ndarray:
     """The first frame of an image file as uint8 [H, W] or [H, W, 3] ([H, W] with ``gray``: a colour scan
-    read for a grayscale model is converted once, before its lines are cut, not line by line);
-    ValueError naming the file and why."""
+    read for a grayscale model is converted once, before its lines are cut, not line by line).
+
+    DataError naming the file and why: a damaged scan is the user's to replace, and callers that go on
+    with the next page catch it (it is a ValueError too)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ValueError(f"image not found: {path}")
+        raise DataError(f"{path}: image not found")
     try:
         with Image.open(path) as image:
             if gray:
@@ -64,9 +65,9 @@ def read_image(path: str | os.PathLike, gray: bool = False) -> np.ndarray:
             image.load()
             return _to_gray(image) if gray else _to_array(image)
     except UnidentifiedImageError:
-        raise ValueError(f"unreadable image (not a known image format): {path}") from None
+        raise DataError(f"{path}: unreadable image (not a known image format)") from None
     except DECODE_ERRORS as error:
-        raise ValueError(f"unreadable image, corrupt or truncated ({error}): {path}") from None
+        raise DataError(f"{path}: unreadable image, corrupt or truncated ({error}); scan or export it again") from None
 
 
 def png_bytes(array: np.ndarray) -> bytes:

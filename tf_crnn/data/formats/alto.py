@@ -5,8 +5,10 @@ Reading: every ``TextLine`` with its outline (``Shape/Polygon/@POINTS``, else th
 as in 4.2+), its id, its ``TextBlock`` and its text: the ``String/@CONTENT`` in order, a space for
 each ``SP``, ``HYP/@CONTENT`` kept as written. A document without any ``SP`` (some writers leave
 them out) gets a space between strings whose boxes do not touch, and says so in its notes. Lines are in
-document order, which is ALTO's reading order. Coordinates are taken as pixels; a file in
-``mm10``/``inch1200`` units declares its page size in them too, so the image-size check scales them.
+document order, which is ALTO's reading order. Only the first ``Page`` of a file is read (the notes
+count the others). Coordinates are taken as pixels; a file in ``mm10``/``inch1200`` units declares
+its page size in them too, so the image-size check scales them, and word boxes written back are
+scaled back into them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tf_crnn.data.formats.page_document import (
     children,
     descendants,
     local_name,
+    namespaced,
     parse_points,
 )
 
@@ -103,6 +106,11 @@ def read_alto(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
     if page.get("WIDTH") and page.get("HEIGHT"):
         size = (round(float(page.get("WIDTH"))), round(float(page.get("HEIGHT"))))
     document = PageDocument(xml_path, ALTO, image_name, size, tree=tree)
+    if len(pages) > 1:
+        document.notes.append(
+            f"{len(pages) - 1} more Page element(s) not read: only the first page of an ALTO file is read; "
+            "split it into one file per page"
+        )
     unit = next((u.text.strip() for u in descendants(root, "MeasurementUnit") if u.text), "pixel")
     if unit != "pixel":
         document.notes.append(f"coordinates in {unit}, scaled to the image by the declared page size")
@@ -124,13 +132,9 @@ def read_alto(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
             continue
         polygon, baseline = outline
         text = line_text(element, spaces)
-        document.lines.append(TextLine(line_id, region, polygon, baseline, text, element.sourceline or 0, element))
+        line = TextLine(line_id, region, polygon, baseline, text, element.sourceline or 0, element, document)
+        document.lines.append(line)
     return document
-
-
-def _namespaced(parent: Any, name: str) -> str:
-    namespace = etree.QName(parent).namespace
-    return f"{{{namespace}}}{name}" if namespace else name
 
 
 def _attribute_number(value: float) -> str:
@@ -141,17 +145,23 @@ def set_line_text(
     line: TextLine, text: str, confidence: float, words: list[tuple[str, float, list[tuple[float, float]]]]
 ) -> None:
     """Replace the line's ``String``/``SP``/``HYP`` children with the recognised words: one ``String``
-    per word (``CONTENT``, box, ``WC`` confidence) and an ``SP`` between words. ``text`` is the whole
-    line, kept for symmetry with PAGE: ALTO holds the text only in its strings."""
+    per word (``CONTENT``, box in the document's units, ``WC`` confidence) and an ``SP`` between words.
+
+    ALTO holds a line's text only in its strings, and a ``TextLine`` needs at least one: without words
+    (an export that gives no character positions, an empty reading) the whole ``text`` is one
+    ``String`` over the line's box (``CONTENT=""`` for an empty line), so the text is kept and the file
+    stays valid.
+    """
     element = line.element
     for old in [child for child in element if local_name(child) in ("String", "SP", "HYP")]:
         element.remove(old)
-    for index, (word, word_conf, polygon) in enumerate(words):
+    for index, (word, word_conf, polygon) in enumerate(words or [(text, confidence, line.polygon)]):
         if index:
-            element.append(etree.Element(_namespaced(element, "SP")))
-        xs = [x for x, _ in polygon]
-        ys = [y for _, y in polygon]
-        node = etree.SubElement(element, _namespaced(element, "String"))
+            element.append(etree.Element(namespaced(element, "SP")))
+        points = line.document.to_document(polygon)
+        xs = [x for x, _ in points]
+        ys = [y for _, y in points]
+        node = etree.SubElement(element, namespaced(element, "String"))
         node.set("ID", f"{line.id}_w{index + 1}")
         node.set("HPOS", _attribute_number(min(xs)))
         node.set("VPOS", _attribute_number(min(ys)))
@@ -167,17 +177,17 @@ def add_processing_record(document: PageDocument, software: str, version: str, m
     root = document.tree.getroot()
     description = next(iter(children(root, "Description")), None)
     if description is None:
-        description = etree.Element(_namespaced(root, "Description"))
+        description = etree.Element(namespaced(root, "Description"))
         root.insert(0, description)
     namespace = etree.QName(root).namespace or ""
     index = len(descendants(description, "OCRProcessing")) + len(descendants(description, "Processing")) + 1
     if namespace.endswith(("ns-v2#", "ns-v1#")) or not namespace:
-        outer = etree.SubElement(description, _namespaced(root, "OCRProcessing"), ID=f"TFCRNN_{index}")
-        step = etree.SubElement(outer, _namespaced(root, "ocrProcessingStep"))
+        outer = etree.SubElement(description, namespaced(root, "OCRProcessing"), ID=f"TFCRNN_{index}")
+        step = etree.SubElement(outer, namespaced(root, "ocrProcessingStep"))
     else:
-        step = etree.SubElement(description, _namespaced(root, "Processing"), ID=f"TFCRNN_{index}")
-    etree.SubElement(step, _namespaced(root, "processingDateTime")).text = when
-    etree.SubElement(step, _namespaced(root, "processingStepDescription")).text = f"text recognition, model {model}"
-    software_node = etree.SubElement(step, _namespaced(root, "processingSoftware"))
-    etree.SubElement(software_node, _namespaced(root, "softwareName")).text = software
-    etree.SubElement(software_node, _namespaced(root, "softwareVersion")).text = version
+        step = etree.SubElement(description, namespaced(root, "Processing"), ID=f"TFCRNN_{index}")
+    etree.SubElement(step, namespaced(root, "processingDateTime")).text = when
+    etree.SubElement(step, namespaced(root, "processingStepDescription")).text = f"text recognition, model {model}"
+    software_node = etree.SubElement(step, namespaced(root, "processingSoftware"))
+    etree.SubElement(software_node, namespaced(root, "softwareName")).text = software
+    etree.SubElement(software_node, namespaced(root, "softwareVersion")).text = version

@@ -5,7 +5,7 @@ the file section, grouped by use (``fileGrp USE="OCR-D-IMG"``, ``"OCR-D-GT-PAGE"
 ground truth is read from one file group: the one the user names (or the first present of a
 comma-separated list, for several workspaces that name it differently), else the only group holding
 PAGE-XML or ALTO (groups listing the very same files count as one). Remote files (URLs) are never
-fetched; pages whose files are not on disk are listed, not fatal.
+fetched; pages whose files are not on disk, or that have no file in the group, are listed, not fatal.
 """
 
 from __future__ import annotations
@@ -72,11 +72,23 @@ def _files(root: Any) -> dict[str, MetsFile]:
     return files
 
 
-def _pages(root: Any) -> list[Any]:
+def _order(div: Any, mets: Path) -> int:
+    """A page's ``ORDER`` (0 without one); DataError naming the file and line for one that is not a number."""
+    value = div.get("ORDER") or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise DataError(
+            f"{mets}:{div.sourceline}: page {div.get('ID', '')} has ORDER={value!r}, not a whole number; fix the "
+            "physical structure map"
+        ) from None
+
+
+def _pages(root: Any, mets: Path) -> list[Any]:
     for struct_map in descendants(root, "structMap"):
         if struct_map.get("TYPE", "").upper() == "PHYSICAL":
             pages = [div for div in descendants(struct_map, "div") if div.get("TYPE", "").lower() == "page"]
-            return sorted(pages, key=lambda div: int(div.get("ORDER", 0) or 0)) if pages else pages
+            return sorted(pages, key=lambda div: _order(div, mets))
     return []
 
 
@@ -105,7 +117,8 @@ def _xml_group(pages: list[list[MetsFile]], chosen: str, mets: Path) -> str:
 
 
 def read_mets(path: str | os.PathLike, xml_group: str = "", image_group: str = "") -> tuple[list[PageEntry], list[str]]:
-    """The pages of a METS file in physical order, and the pages that cannot be read (files not on disk).
+    """The pages of a METS file in physical order, and the pages that cannot be read (files not on disk,
+    no PAGE/ALTO file in the chosen group: ground truth often covers some pages of a book only).
 
     Paths resolve against the METS file's folder (the workspace).
     """
@@ -116,7 +129,7 @@ def read_mets(path: str | os.PathLike, xml_group: str = "", image_group: str = "
     files = _files(root)
     base = mets.parent
     page_files: list[tuple[str, list[MetsFile]]] = []
-    for div in _pages(root):
+    for div in _pages(root, mets):
         pointed = [files[p.get("FILEID")] for p in div if local_name(p) == "fptr" and p.get("FILEID") in files]
         page_files.append((div.get("ID", f"page {len(page_files) + 1}"), pointed))
     if not page_files:
@@ -127,6 +140,7 @@ def read_mets(path: str | os.PathLike, xml_group: str = "", image_group: str = "
     for page_id, pointed in page_files:
         xml = next((f for f in pointed if f.group == group and f.is_xml and not f.is_remote), None)
         if xml is None:
+            missing.append(f"{mets}: page {page_id}: no PAGE/ALTO file in the file group {group}")
             continue
         xml_path = xml.local_path(base)
         if not xml_path.is_file():

@@ -33,7 +33,8 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(path: str | os.PathLike) -> etree._ElementTree:
-    """The parsed document; DataError naming the file for a missing, malformed or entity-declaring one."""
+    """The parsed document; DataError naming the file for a missing, unreadable (permissions), malformed or
+    entity-declaring one, so a page source with one bad file names it instead of failing as a bug."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: XML file not found")
@@ -41,6 +42,8 @@ def parse_xml(path: str | os.PathLike) -> etree._ElementTree:
         tree = etree.parse(str(path), _parser())
     except etree.XMLSyntaxError as error:
         raise DataError(f"{path}: not well-formed XML ({error}); fix or export it again") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the XML file ({error}); check its permissions") from None
     dtd = tree.docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise DataError(
@@ -67,6 +70,12 @@ def document_kind(tree: etree._ElementTree, path: str | os.PathLike) -> str:
     return kind
 
 
+def namespaced(parent: Any, name: str) -> str:
+    """The tag ``name`` in ``parent``'s namespace, so written elements belong to the document's schema version."""
+    namespace = etree.QName(parent).namespace
+    return f"{{{namespace}}}{name}" if namespace else name
+
+
 def children(element: Any, name: str) -> list:
     """Direct children with this local name, whatever their namespace."""
     return [child for child in element if local_name(child) == name]
@@ -88,9 +97,8 @@ class TextLine:
     #: The line's position in the XML file (for messages).
     xml_line: int = 0
     element: Any = field(default=None, repr=False, compare=False)
-
-    def where(self, xml_path: str | os.PathLike) -> str:
-        return f"{xml_path}:{self.xml_line}"
+    #: The page the line is on: its scale turns positions on the image back into the document's units.
+    document: PageDocument | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -100,6 +108,11 @@ class PageDocument:
     ``problems`` are the lines that cannot be used (no coordinates, a degenerate polygon), each with
     the file, the line of the XML and the line's id. ``regions`` counts the text regions, so a page
     transcribed at region level only (regions, no lines) can be named.
+
+    ``scale`` is image pixels per document unit, across and down: 1 until :meth:`fit_to_image` fits the
+    lines to an image of another size than the one declared (a rescaled scan, ALTO in ``mm10`` or
+    ``inch1200``). Lines then hold image pixels, for cutting, and :meth:`to_document` turns positions
+    found on the image (word boxes) back into the document's units for writing.
     """
 
     xml_path: Path
@@ -111,6 +124,20 @@ class PageDocument:
     regions: int = 0
     tree: Any = field(default=None, repr=False, compare=False)
     notes: list[str] = field(default_factory=list)
+    scale: tuple[float, float] = (1.0, 1.0)
+
+    def fit_to_image(self, across: float, down: float) -> None:
+        """Scale the lines' polygons and baselines by the image's pixels per document unit."""
+        self.scale = (across, down)
+        for line in self.lines:
+            line.polygon = [(x * across, y * down) for x, y in line.polygon]
+            if line.baseline:
+                line.baseline = [(x * across, y * down) for x, y in line.baseline]
+
+    def to_document(self, points: list[Point]) -> list[Point]:
+        """Positions on the image (pixels) in the document's own units."""
+        across, down = self.scale
+        return [(x / across, y / down) for x, y in points]
 
     def problem(self, element: Any, line_id: str, reason: str) -> None:
         where = getattr(element, "sourceline", 0) or 0

@@ -27,6 +27,7 @@ from tf_crnn.data.formats import alto, pagexml
 from tf_crnn.data.formats.mets import PageEntry, read_mets
 from tf_crnn.data.formats.page_document import METS, PAGE, PageDocument, TextLine, document_kind, parse_xml
 from tf_crnn.data.formats.page_options import PageOptions
+from tf_crnn.data.images import DECODE_ERRORS
 from tf_crnn.data.linecut import LineCut, clip_polygon, cut_line
 from tf_crnn.data.page_images import IMAGE_EXTENSIONS, png_bytes, read_image
 from tf_crnn.data.rows import LabelledRow, RowProblem
@@ -61,8 +62,9 @@ def is_pairs_list(path: str | os.PathLike) -> bool:
 
 
 def is_page_folder(path: Path) -> bool:
-    """A folder holding XML files (page ground truth), as opposed to line images with ``.gt.txt`` files."""
-    return any(p.suffix.lower() == ".xml" for p in path.rglob("*.xml"))
+    """A folder holding XML files (page ground truth), as opposed to line images with ``.gt.txt`` files;
+    ``.XML`` counts, as it does when the folder is read (``rglob`` patterns are case-sensitive)."""
+    return any(p.suffix.lower() == ".xml" and p.is_file() for p in path.rglob("*"))
 
 
 def _pairs(path: Path) -> list[PageEntry]:
@@ -97,7 +99,7 @@ def _folder(folder: Path, options: PageOptions) -> tuple[list[PageEntry], list[s
 
 def page_entries(source: str | os.PathLike, options: PageOptions) -> list[PageEntry]:
     """The pages of one source (XML file, ``mets.xml``, pairs list, folder); pages a METS file lists but
-    that are not on disk are named in the log and counted."""
+    that cannot be read (not on disk, no file in the chosen group) are named in the log and counted."""
     path = Path(source)
     if path.is_dir():
         entries, missing = _folder(path, options)
@@ -112,7 +114,9 @@ def page_entries(source: str | os.PathLike, options: PageOptions) -> list[PageEn
     for item in missing[:NAMED]:
         LOGGER.warning("%s (skipped)", item)
     if missing:
-        LOGGER.warning("%s: %d page(s) listed but not on disk, skipped", path, len(missing))
+        LOGGER.warning(
+            "%s: %d page(s) listed but not read (named above, at most %d), skipped", path, len(missing), NAMED
+        )
     if not entries and not missing:
         raise DataError(f"{path}: no PAGE-XML or ALTO file found")
     return entries
@@ -188,12 +192,14 @@ class OpenedPage:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
+    """The image's size from its header (the pixels are decoded when the lines are cut); DataError for a
+    file that is not an image, a damaged header or an image too large to decode (Pillow's limit)."""
+    from PIL import Image
 
     try:
         with Image.open(path) as image:
             return image.size
-    except (UnidentifiedImageError, OSError) as error:
+    except DECODE_ERRORS as error:
         raise DataError(f"{path}: unreadable page image ({error})") from None
 
 
@@ -218,10 +224,7 @@ def open_page(entry: PageEntry) -> OpenedPage:
             f"the image is {width}x{height}, the XML declares {declared[0]}x{declared[1]}: "
             f"coordinates scaled by {rx:.4g}"
         )
-        for line in document.lines:
-            line.polygon = [(x * rx, y * ry) for x, y in line.polygon]
-            if line.baseline:
-                line.baseline = [(x * rx, y * ry) for x, y in line.baseline]
+        document.fit_to_image(rx, ry)
     clipped = []
     for line in list(document.lines):
         xs = [x for x, _ in line.polygon]
@@ -247,7 +250,8 @@ def cut_lines(
     page: OpenedPage, options: PageOptions, image=None, gray: bool = False
 ) -> Iterator[tuple[TextLine, LineCut]]:
     """Each line of the page with its cut image; the page image is decoded once (or given as ``image``),
-    as gray with ``gray`` (for a grayscale model: a third of the pixels to cut)."""
+    as gray with ``gray`` (for a grayscale model: a third of the pixels to cut). DataError naming the
+    image when it cannot be decoded (truncated, corrupt): opening the page reads its header only."""
     pixels = read_image(page.image_path, gray) if image is None else image
     for line in page.document.lines:
         yield line, cut_line(pixels, line.polygon, line.baseline, options.padding, options.dewarp)
@@ -298,9 +302,10 @@ def read_page_rows(
 ) -> tuple[list[LabelledRow], list[RowProblem]]:
     """The transcribed lines of a page source as rows (cut line images, cached), and the problems.
 
-    A page that cannot be used (XML, image, sizes) is one problem at its XML; a line that cannot be
-    cut is one at its line. Lines without text are skipped, and pages with text regions but no lines
-    (transcribed at region level only) are named: both counted in the log.
+    A page that cannot be used (XML, image missing, undecodable or of another shape) is one problem at
+    its XML, and the other pages are read; a line that cannot be cut is one at its line. Lines without
+    text are skipped, and pages with text regions but no lines (transcribed at region level only) are
+    named: both counted in the log.
     """
     text = text or TextOptions()
     options = options or PageOptions()
@@ -312,6 +317,7 @@ def read_page_rows(
     for entry in page_entries(source, options):
         try:
             page = open_page(entry)
+            cut = cached_lines(page, options) if page.document.lines else []
         except DataError as error:
             problems.append(RowProblem(str(entry.xml), 0, str(error).removeprefix(f"{entry.xml}: ")))
             continue
@@ -321,7 +327,7 @@ def read_page_rows(
             if page.document.regions:
                 region_only.append(str(page.xml))
             continue
-        for line, image in cached_lines(page, options):
+        for line, image in cut:
             units = text.split(line.text or "", multi_units)
             if not "".join(units).strip():
                 untranscribed.append(f"{page.xml}:{line.xml_line} ({line.id})")

@@ -2,10 +2,12 @@
 
 Reading: every ``TextLine`` with its ``Coords`` (``points="x,y ..."``, or the 2010 schema's ``Point``
 children), ``Baseline``, id, region (the nearest enclosing region) and its line-level text (the
-``TextEquiv`` with ``index="1"``, else the first). Lines follow the page's ``ReadingOrder`` (nested
-groups flattened; regions it does not name come after, in document order), then their order in
-the region. Writing (:func:`set_line_text`) replaces the line's ``TextEquiv`` and ``Word`` elements
-and leaves everything else of the document as it was.
+``TextEquiv`` with the lowest ``index``, which the schema makes the main text; one without an index
+counts as the lowest). Lines follow the page's ``ReadingOrder`` (nested groups flattened; a region it
+does not name, such as a table's cell or a region nested in another, takes the rank of the nearest
+enclosing region it names; the rest come after, in document order), then their order in the region.
+Writing (:func:`set_line_text`) replaces the line's ``TextEquiv`` and ``Word`` elements and leaves
+everything else of the document as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tf_crnn.data.formats.page_document import (
     descendants,
     format_points,
     local_name,
+    namespaced,
     parse_points,
 )
 
@@ -41,12 +44,20 @@ def _outline_and_baseline(element: Any) -> tuple[list[tuple[float, float]], list
     return polygon, _points(next(iter(children(element, "Baseline")), None)) or None
 
 
+def _equiv_index(equiv: Any) -> float:
+    """The ``TextEquiv``'s ``index``; one without counts as the lowest. ValueError for one that is not a number."""
+    index = equiv.get("index")
+    return float("-inf") if index is None else int(index)
+
+
 def line_text(element: Any) -> str | None:
-    """The line-level ``TextEquiv/Unicode``: the one with ``index="1"``, else the first; None if there is none."""
+    """The line-level ``TextEquiv/Unicode`` with the lowest ``index`` (the schema's main text: ground truth
+    at 0 stays ahead of an engine's reading at 1), the first of equals; None if there is none.
+    ValueError when an index is not a whole number."""
     equivs = children(element, "TextEquiv")
     if not equivs:
         return None
-    chosen = next((e for e in equivs if e.get("index") == "1"), equivs[0])
+    chosen = min(equivs, key=_equiv_index)
     unicode = children(chosen, "Unicode")
     if not unicode:
         return None
@@ -77,11 +88,23 @@ def _reading_order(page: Any) -> list[str]:
     return order
 
 
-def _region_of(line: Any) -> Any:
-    parent = line.getparent()
+def _region_of(element: Any) -> Any:
+    """The nearest region (``TextRegion``, ``TableRegion``, ...) enclosing ``element``, or None."""
+    parent = element.getparent()
     while parent is not None and not local_name(parent).endswith("Region"):
         parent = parent.getparent()
     return parent
+
+
+def _rank(line: Any, rank: dict[str, int]) -> int:
+    """The reading-order rank of the nearest enclosing region that has one: ``ReadingOrder`` names a table,
+    not its cells, and may name an outer region only. Lines of regions it never reaches come last."""
+    region = _region_of(line)
+    while region is not None:
+        if region.get("id") in rank:
+            return rank[region.get("id")]
+        region = _region_of(region)
+    return len(rank)
 
 
 def read_page(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
@@ -106,8 +129,13 @@ def read_page(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
         if outline is None:
             continue
         polygon, baseline = outline
-        line = TextLine(line_id, region_id, polygon, baseline, line_text(element), element.sourceline or 0, element)
-        found.append((rank.get(region_id, len(rank)), position, line))
+        try:
+            text = line_text(element)
+        except ValueError as error:
+            document.problem(element, line_id, f"a TextEquiv index is not a whole number ({error})")
+            continue
+        line = TextLine(line_id, region_id, polygon, baseline, text, element.sourceline or 0, element, document)
+        found.append((_rank(element, rank), position, line))
     document.lines = [line for _, _, line in sorted(found, key=lambda item: item[:2])]
     return document
 
@@ -118,11 +146,6 @@ def raise_missing(xml_path: Path) -> None:
     raise DataError(f"{xml_path}: PAGE-XML without a <Page> element")
 
 
-def _namespaced(parent: Any, name: str) -> str:
-    namespace = etree.QName(parent).namespace
-    return f"{{{namespace}}}{name}" if namespace else name
-
-
 def set_line_text(
     line: TextLine, text: str, confidence: float, words: list[tuple[str, float, list[tuple[float, float]]]]
 ) -> None:
@@ -130,7 +153,8 @@ def set_line_text(
     with ``conf``) and the line's ``TextEquiv``; earlier ones (ground truth, another engine's) are replaced.
 
     PAGE wants, in a ``TextLine``, ``Coords``, ``Baseline``, other elements, then ``Word``s, then
-    ``TextEquiv``, then ``TextStyle``: the new elements go where the schema puts them.
+    ``TextEquiv``, then ``TextStyle``: the new elements go where the schema puts them. Word outlines
+    are on the image and go back into the document's units (its declared page size).
     """
     element = line.element
     for old in children(element, "Word") + children(element, "TextEquiv"):
@@ -141,12 +165,13 @@ def set_line_text(
             anchor = child
     new = []
     for index, (word, word_conf, polygon) in enumerate(words, start=1):
-        node = etree.Element(_namespaced(element, "Word"), id=f"{line.id}_w{index}")
-        etree.SubElement(node, _namespaced(element, "Coords"), points=format_points(polygon))
+        node = etree.Element(namespaced(element, "Word"), id=f"{line.id}_w{index}")
+        outline = format_points(line.document.to_document(polygon))
+        etree.SubElement(node, namespaced(element, "Coords"), points=outline)
         _text_equiv(node, word, word_conf)
         new.append(node)
-    equiv = etree.Element(_namespaced(element, "TextEquiv"), conf=f"{confidence:.4f}")
-    etree.SubElement(equiv, _namespaced(element, "Unicode")).text = text
+    equiv = etree.Element(namespaced(element, "TextEquiv"), conf=f"{confidence:.4f}")
+    etree.SubElement(equiv, namespaced(element, "Unicode")).text = text
     new.append(equiv)
     for node in new:
         if anchor is None:
@@ -156,8 +181,8 @@ def set_line_text(
 
 
 def _text_equiv(parent: Any, text: str, confidence: float) -> None:
-    equiv = etree.SubElement(parent, _namespaced(parent, "TextEquiv"), conf=f"{confidence:.4f}")
-    etree.SubElement(equiv, _namespaced(parent, "Unicode")).text = text
+    equiv = etree.SubElement(parent, namespaced(parent, "TextEquiv"), conf=f"{confidence:.4f}")
+    etree.SubElement(equiv, namespaced(parent, "Unicode")).text = text
 
 
 def add_processing_record(document: PageDocument, software: str, version: str, model: str, when: str) -> None:
@@ -166,13 +191,13 @@ def add_processing_record(document: PageDocument, software: str, version: str, m
     root = document.tree.getroot()
     metadata = next(iter(children(root, "Metadata")), None)
     if metadata is None:
-        metadata = etree.Element(_namespaced(root, "Metadata"))
+        metadata = etree.Element(namespaced(root, "Metadata"))
         root.insert(0, metadata)
     for change in children(metadata, "LastChange"):
         change.text = when
     item = etree.SubElement(
-        metadata, _namespaced(root, "MetadataItem"), type="processingStep", name="text recognition", value=software
+        metadata, namespaced(root, "MetadataItem"), type="processingStep", name="text recognition", value=software
     )
-    labels = etree.SubElement(item, _namespaced(root, "Labels"))
+    labels = etree.SubElement(item, namespaced(root, "Labels"))
     for key, value in (("version", version), ("model", model), ("date", when)):
-        etree.SubElement(labels, _namespaced(root, "Label"), type=key, value=value)
+        etree.SubElement(labels, namespaced(root, "Label"), type=key, value=value)
