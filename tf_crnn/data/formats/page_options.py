@@ -40,7 +40,7 @@ class PageOptions:
     dewarp: bool = setting(False, Boolean(), "straighten curved baselines (resample along the baseline)")
     mets_group: str = setting("", Text(), "METS file group(s) of the PAGE/ALTO files, comma-separated (empty: any)")
     mets_image_group: str = setting("", Text(), "METS file group(s) of the page images (empty: the XML's image)")
-    cache_dir: str = setting("", Text(), "folder of the cut lines (empty: $TF_CRNN_CACHE_DIR or ~/.cache/tf-crnn)")
+    cache_dir: str = setting("", Text(), f"folder of the cut lines (empty: ${CACHE_ENV} or {DEFAULT_CACHE})")
 
     def __post_init__(self) -> None:
         validate(self, "pages.")
