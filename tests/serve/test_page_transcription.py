@@ -218,3 +218,28 @@ def test_a_model_cuts_pages_as_it_was_trained_but_finds_and_caches_them_where_th
     for read in (training_page_options, training_text_options):
         with pytest.raises(ModelError, match=r"params.json: unreadable .*; export the model again"):
             read(export)
+
+
+def test_a_page_a_mets_file_lists_but_that_is_not_on_disk_is_a_failed_page(tmp_path, lines, random_export):
+    images, texts = lines
+    make_page(tmp_path / "ws" / "GT", images, texts, image_name="page.tif")
+    files = "".join(
+        f'<mets:file ID="g{i}" MIMETYPE="application/vnd.prima.page+xml"><mets:FLocat xlink:href="GT/{name}"/>'
+        "</mets:file>"
+        for i, name in enumerate(["page.xml", "gone.xml"])
+    )
+    pages = "".join(
+        f'<mets:div TYPE="page" ID="P{i}" ORDER="{i}"><mets:fptr FILEID="g{i}"/></mets:div>' for i in (0, 1)
+    )
+    mets = tmp_path / "ws" / "mets.xml"
+    mets.write_text(
+        '<mets:mets xmlns:mets="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink"><mets:fileSec>'
+        f'<mets:fileGrp USE="GT">{files}</mets:fileGrp></mets:fileSec><mets:structMap TYPE="PHYSICAL">'
+        f'<mets:div TYPE="physSequence">{pages}</mets:div></mets:structMap></mets:mets>',
+        encoding="utf-8",
+    )
+    code, document = run(
+        "predict", "--model-dir", str(random_export[3]), str(mets), "--output-dir", str(tmp_path / "o")
+    )
+    assert code == PARTIAL_STATUS and document["pages"] == 1 and document["lines"] == 5
+    assert len(document["failed"]) == 1 and "GT/gone.xml" in document["failed"][0]

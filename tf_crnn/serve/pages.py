@@ -30,7 +30,7 @@ from tf_crnn.data.formats import alto, pagexml
 from tf_crnn.data.formats.mets import PageEntry
 from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine, local_name, parse_xml
 from tf_crnn.data.formats.page_options import PageOptions
-from tf_crnn.data.formats.pages import OpenedPage, cut_lines, open_page, page_entries
+from tf_crnn.data.formats.pages import OpenedPage, cut_lines, list_pages, open_page
 from tf_crnn.data.linecut import LineCut
 from tf_crnn.data.rows import RowProblem
 from tf_crnn.errors import DataError, ModelError, TfCrnnError
@@ -239,16 +239,22 @@ def transcribe_pages(
     to ``output_dir`` (keeping its path below the sources' common folder, so that ``book1/0001.xml`` and
     ``book2/0001.xml`` stay apart) or, with ``in_place``, over itself.
 
-    A page that cannot be read or written is named in ``failed`` and the others go on (so is a page
-    whose output path another page of the run was written to); a source that does not exist or holds
-    no page stops the run before any page is read.
+    A page that cannot be read or written is named in ``failed`` and the others go on (so are a page
+    whose output path another page of the run was written to and a page a METS file lists that is not
+    on disk); a source that does not exist or holds no page stops the run before any page is read.
     """
     if output_dir is None and not in_place:
         raise TfCrnnError("give an output folder for the transcribed pages, or in_place=True to write over them")
     options = options or training_page_options(model.export_dir)
     out_root = Path(output_dir) if output_dir is not None else None
     summary = PagesSummary()
-    pages = [entry for source in sources for entry in page_entries(source, options)]
+    pages = []
+    for source in sources:
+        entries, missing = list_pages(source, options)
+        pages += entries
+        summary.failed += missing
+    for item in summary.failed:
+        LOGGER.error("%s", item)
     base = _common_folder(sources)
     written: dict[Path, Path] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tf-crnn-pages") as reader:

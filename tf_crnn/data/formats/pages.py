@@ -97,9 +97,9 @@ def _folder(folder: Path, options: PageOptions) -> tuple[list[PageEntry], list[s
     return entries, missing
 
 
-def page_entries(source: str | os.PathLike, options: PageOptions) -> list[PageEntry]:
-    """The pages of one source (XML file, ``mets.xml``, pairs list, folder); pages a METS file lists but
-    that cannot be read (not on disk, no file in the chosen group) are named in the log and counted."""
+def list_pages(source: str | os.PathLike, options: PageOptions) -> tuple[list[PageEntry], list[str]]:
+    """The pages of one source (XML file, ``mets.xml``, pairs list, folder), and the pages it lists that
+    cannot be read (not on disk, no file in the chosen METS group), each named with its reason."""
     path = Path(source)
     if path.is_dir():
         entries, missing = _folder(path, options)
@@ -111,14 +111,21 @@ def page_entries(source: str | os.PathLike, options: PageOptions) -> list[PageEn
         entries, missing = read_mets(path, options.mets_group, options.mets_image_group)
     else:
         entries, missing = [PageEntry(path)], []
+    if not entries and not missing:
+        raise DataError(f"{path}: no PAGE-XML or ALTO file found")
+    return entries, missing
+
+
+def page_entries(source: str | os.PathLike, options: PageOptions) -> list[PageEntry]:
+    """The pages of one source (see :func:`list_pages`); those listed that cannot be read are named in
+    the log and counted."""
+    entries, missing = list_pages(source, options)
     for item in missing[:NAMED]:
         LOGGER.warning("%s (skipped)", item)
     if missing:
         LOGGER.warning(
-            "%s: %d page(s) listed but not read (named above, at most %d), skipped", path, len(missing), NAMED
+            "%s: %d page(s) listed but not read (named above, at most %d), skipped", source, len(missing), NAMED
         )
-    if not entries and not missing:
-        raise DataError(f"{path}: no PAGE-XML or ALTO file found")
     return entries
 
 
