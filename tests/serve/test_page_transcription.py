@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.page_samples import make_page
+from tests.page_samples import PAGE_NS, make_page
 from tf_crnn.cli import main
 from tf_crnn.data.formats.pages import load_document
 from tf_crnn.errors import PARTIAL_STATUS, ModelError
@@ -243,3 +243,18 @@ def test_a_page_a_mets_file_lists_but_that_is_not_on_disk_is_a_failed_page(tmp_p
     )
     assert code == PARTIAL_STATUS and document["pages"] == 1 and document["lines"] == 5
     assert len(document["failed"]) == 1 and "GT/gone.xml" in document["failed"][0]
+
+
+def test_a_page_of_an_older_schema_records_the_recognition_in_its_comments(tmp_path, lines, random_export):
+    images, texts = lines
+    made = make_page(tmp_path / "in", images, texts)
+    old = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15"
+    made["xml"].write_text(made["xml"].read_text().replace(PAGE_NS, old))
+    arguments = ["predict", "--model-dir", str(random_export[3]), str(made["xml"]), "--output-dir", str(tmp_path / "o")]
+    for _ in range(2):  # written again over itself: tf-crnn recognises the page it wrote
+        code, document = run(*arguments)
+        assert code == 0 and document["written"] == [str(tmp_path / "o" / "page.xml")]
+    written = (tmp_path / "o" / "page.xml").read_text()
+    assert "MetadataItem" not in written and old in written
+    assert "<Comments>text recognition: tf-crnn " in written and "<LastChange>" in written
+    assert len(load_document(tmp_path / "o" / "page.xml").lines) == len(texts)

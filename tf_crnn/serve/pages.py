@@ -174,6 +174,8 @@ def written_by_us(path: Path) -> bool:
             return True
         if name == "softwareName" and (node.text or "").strip() == SOFTWARE:
             return True
+        if name == "Comments" and f"{pagexml.COMMENT_MARK}{SOFTWARE} " in (node.text or ""):
+            return True  # an older PAGE schema, without MetadataItem
     return False
 
 

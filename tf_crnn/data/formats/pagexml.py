@@ -185,19 +185,47 @@ def _text_equiv(parent: Any, text: str, confidence: float) -> None:
     etree.SubElement(equiv, namespaced(parent, "Unicode")).text = text
 
 
+#: The first PAGE schema whose metadata has ``MetadataItem`` (older ones record processing in ``Comments``).
+METADATA_ITEMS_FROM = "2018-07-15"
+#: How a processing record in ``Comments`` begins (what tells a page tf-crnn wrote in an older schema).
+COMMENT_MARK = "text recognition: "
+
+
 def add_processing_record(document: PageDocument, software: str, version: str, model: str, when: str) -> None:
-    """A ``MetadataItem`` (PAGE 2018+) naming the software, its version and the model; the metadata's
-    ``LastChange`` is set to ``when``."""
+    """Name the software, its version and the model in the page's metadata, valid in its schema version: a
+    ``MetadataItem`` from PAGE 2018 on, a line of ``Comments`` before (2010, 2013, 2017, whose metadata
+    has no items). ``LastChange`` is set to ``when``; a page without metadata gets the required
+    ``Creator``, ``Created`` and ``LastChange``."""
     root = document.tree.getroot()
     metadata = next(iter(children(root, "Metadata")), None)
     if metadata is None:
         metadata = etree.Element(namespaced(root, "Metadata"))
         root.insert(0, metadata)
+        for name, text in (("Creator", software), ("Created", when), ("LastChange", when)):
+            etree.SubElement(metadata, namespaced(root, name)).text = text
     for change in children(metadata, "LastChange"):
         change.text = when
+    if _schema_date(root) < METADATA_ITEMS_FROM:
+        comments = next(iter(children(metadata, "Comments")), None)
+        if comments is None:
+            comments = etree.Element(namespaced(root, "Comments"))
+            last_change = children(metadata, "LastChange")
+            anchor = last_change[-1] if last_change else None
+            if anchor is not None:
+                anchor.addnext(comments)
+            else:
+                metadata.append(comments)
+        record = f"{COMMENT_MARK}{software} {version}, model {model}, {when}"
+        comments.text = f"{comments.text.rstrip()}\n{record}" if (comments.text or "").strip() else record
+        return
     item = etree.SubElement(
         metadata, namespaced(root, "MetadataItem"), type="processingStep", name="text recognition", value=software
     )
     labels = etree.SubElement(item, namespaced(root, "Labels"))
     for key, value in (("version", version), ("model", model), ("date", when)):
         etree.SubElement(labels, namespaced(root, "Label"), type=key, value=value)
+
+
+def _schema_date(root) -> str:
+    """The date that names the document's PAGE schema version (``.../pagecontent/2013-07-15``)."""
+    return (etree.QName(root).namespace or "").rstrip("/").rsplit("/", 1)[-1]
