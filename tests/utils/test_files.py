@@ -9,7 +9,7 @@ import pytest
 from tf_crnn.data.formats.csv_rows import write_csv_rows
 from tf_crnn.errors import StorageError
 from tf_crnn.params.params import Params
-from tf_crnn.utils.files import atomic_write_text, write_json, written_aside
+from tf_crnn.utils.files import atomic_write_text, replaced_folder, write_json, written_aside
 
 
 def test_written_aside_replaces_the_file_when_the_block_succeeds(tmp_path):
@@ -52,6 +52,19 @@ def test_two_writers_of_one_file_do_not_share_a_temporary_file(tmp_path):
         assert first.read_bytes() == b"first"  # the other writer's rename did not take this one's file
     assert target.read_bytes() == b"first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0001.png", "0001.png.tmp"]
+
+
+def test_two_writers_of_one_export_folder_do_not_share_their_folders(tmp_path):
+    target = tmp_path / "export"
+    (tmp_path / ".export.tmp").mkdir()  # the fixed name an older version (or a crash) left behind
+    with replaced_folder(target) as first:
+        (first / "saved_model.pb").write_text("first")
+        with replaced_folder(target) as second:
+            assert second != first
+            (second / "saved_model.pb").write_text("second")
+        assert (first / "saved_model.pb").read_text() == "first"
+    assert (target / "saved_model.pb").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".export.tmp", "export"]
 
 
 def test_a_written_file_gets_the_mode_of_a_plain_open(tmp_path):

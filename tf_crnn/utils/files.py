@@ -111,17 +111,18 @@ def write_json(path: str | os.PathLike, document: Any, indent: int = 1) -> Path:
 def replaced_folder(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary folder beside ``path`` for the block to fill; it replaces ``path`` (an older
     folder of that name is moved aside first, then removed) when the block ends without error, and
-    is removed when it fails. Write failures become a StorageError naming ``path``."""
+    is removed when it fails. Write failures become a StorageError naming ``path``. Like files, each
+    call has folders of its own (random names, the new one created exclusively), so two writers of
+    one export do not fill or remove each other's."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    old = target.with_name(f".{target.name}.old")
+    token = secrets.token_hex(8)
+    tmp = target.with_name(f".{target.name}.{token}.tmp")
+    old = target.with_name(f".{target.name}.{token}.old")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         yield tmp
         if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
