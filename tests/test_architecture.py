@@ -14,7 +14,7 @@ FACADES = {"config", "loader", "data_handler", "preprocessing", "callbacks"}
 ALLOWED = {
     "errors": set(),
     "geometry": set(),
-    "layout": set(),
+    "layout": {"errors"},
     "metrics": set(),
     "utils": {"errors"},
     "params": {"errors", "geometry", "layout", "utils", "data.text", "data.formats"},

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tf_crnn.errors import ModelError
+
 PARAMS_FILENAME = "params.json"
 ALPHABET_FILENAME = "alphabet.json"
 CHECKPOINTS_FOLDER = "checkpoints"
@@ -235,8 +237,6 @@ class FoldsLayout(Folder):
 
 def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
     """An export's model card ({} if it has none); a ModelError naming the file when it cannot be read."""
-    from tf_crnn.errors import ModelError
-
     path = ExportLayout(export_dir).info
     if not path.is_file():
         return {}
@@ -252,8 +252,6 @@ def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
 def read_params_section(export_dir: str | os.PathLike, section: str) -> dict[str, Any]:
     """One section of an export's ``params.json`` ({} for exports without the file or the section, which
     predate it); a ModelError naming the file when it cannot be read."""
-    from tf_crnn.errors import ModelError
-
     path = ExportLayout(export_dir).params
     if not path.is_file():
         return {}
