@@ -87,6 +87,15 @@ def test_cli_predict_pages_never_overwrites_and_in_place(tmp_path, lines, random
     assert document["written"] == [str(tmp_path / "out" / "page.xml")]
     code, _ = run("predict", "--model-dir", export, str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"))
     assert code == 0  # a file tf-crnn wrote may be written again
+    written = tmp_path / "out" / "page.xml"
+    assert written.read_bytes().count(b"<!-- written by tf-crnn, sha256 ") == 1  # one seal, the last line
+    corrected = written.read_bytes().replace(b"conf=", b"conf =", 1)  # corrected by hand since
+    written.write_bytes(corrected)
+    code, document = run("predict", "--model-dir", export, str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"))
+    assert (
+        code == PARTIAL_STATUS and "or was changed since (corrections are never overwritten)" in document["failed"][0]
+    )
+    assert written.read_bytes() == corrected
     before = made["xml"].read_bytes()
     code, document = run("predict", "--model-dir", export, str(made["xml"]), "--output-dir", str(tmp_path / "in"))
     assert code == PARTIAL_STATUS and "is the input page" in document["failed"][0]
@@ -98,6 +107,8 @@ def test_cli_predict_pages_never_overwrites_and_in_place(tmp_path, lines, random
     assert (tmp_path / "mine" / "page.xml").read_text() == "<x/>"
     code, document = run("predict", "--model-dir", export, str(made["xml"]), "--in-place")
     assert code == 0 and made["xml"].read_bytes() != before and b"tf-crnn" in made["xml"].read_bytes()
+    code, _ = run("predict", "--model-dir", export, str(made["xml"]), "--in-place")  # a sealed page read again
+    assert code == 0 and made["xml"].read_bytes().count(b"<!-- written by tf-crnn, sha256 ") == 1
 
 
 def test_cli_predict_pages_usage_errors(tmp_path, lines, random_export, capsys):

@@ -9,15 +9,18 @@ in the cut line, mapped back through the cut (deskewed or dewarped) onto the pag
 in the document stays as it was, and a processing record names tf-crnn, its version and the model.
 
 Files are written atomically and never over the input unless asked (``in_place``); a file in the
-output folder is replaced only when tf-crnn wrote it.
+output folder is replaced only when tf-crnn wrote it and nobody changed it since: the last line of
+a page tf-crnn writes is a comment with the digest of the rest.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -28,7 +31,7 @@ from lxml import etree
 
 from tf_crnn.data.formats import alto, pagexml
 from tf_crnn.data.formats.mets import PageEntry
-from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine, local_name, parse_xml
+from tf_crnn.data.formats.page_document import PAGE, PageDocument, TextLine
 from tf_crnn.data.formats.page_options import PageOptions
 from tf_crnn.data.formats.pages import OpenedPage, cut_lines, list_pages, open_page
 from tf_crnn.data.linecut import LineCut
@@ -40,6 +43,9 @@ from tf_crnn.utils.files import atomic_write_bytes
 
 LOGGER = logging.getLogger(__name__)
 SOFTWARE = "tf-crnn"
+#: How the last line of a page tf-crnn writes begins: the digest of the file before it follows.
+DIGEST_MARK = b"<!-- written by tf-crnn, sha256 "
+DIGEST_LINE = re.compile(rb"\n?" + re.escape(DIGEST_MARK) + rb"[0-9a-f]{64} -->")
 #: The fields of a training's ``pages`` section that say how lines were cut (the rest says where).
 CUT_FIELDS = ("padding", "dewarp")
 Polygon = list[tuple[float, float]]
@@ -162,28 +168,30 @@ def _version() -> str:
         return "unknown"
 
 
+def _sealed(data: bytes) -> bytes:
+    """The document with, as its last line, a comment holding the digest of everything before it."""
+    body = DIGEST_LINE.sub(b"", data)  # the seal of an earlier write, where a written page is read again
+    body = body if body.endswith(b"\n") else body + b"\n"
+    return body + DIGEST_MARK + hashlib.sha256(body).hexdigest().encode() + b" -->\n"
+
+
 def written_by_us(path: Path) -> bool:
-    """Whether an existing file is a page tf-crnn wrote (so writing it again loses nothing of the user's)."""
+    """Whether an existing file is a page tf-crnn wrote and nobody changed since, so writing it again loses
+    nothing of the user's: its last line holds the digest of the rest. A page corrected by hand, or
+    saved again by an editor (which drops the comment), is never overwritten."""
     try:
-        root = parse_xml(path)
-    except (DataError, OSError):
+        data = path.read_bytes()
+    except OSError:
         return False
-    for node in root.iter():
-        name = local_name(node)
-        if name == "MetadataItem" and node.get("value") == SOFTWARE:
-            return True
-        if name == "softwareName" and (node.text or "").strip() == SOFTWARE:
-            return True
-        if name == "Comments" and f"{pagexml.COMMENT_MARK}{SOFTWARE} " in (node.text or ""):
-            return True  # an older PAGE schema, without MetadataItem
-    return False
+    body, mark, seal = data.rpartition(DIGEST_MARK)
+    return bool(mark) and seal.strip() == hashlib.sha256(body).hexdigest().encode() + b" -->"
 
 
 def write_page(prediction: PagePrediction, out: str | os.PathLike, model_name: str = "", replace: bool = False) -> Path:
     """Write the page with the recognised text to ``out`` (atomically), in the format it was read in.
 
     ``replace`` allows writing over the input itself; another existing file is replaced only when
-    tf-crnn wrote it.
+    tf-crnn wrote it and it was not changed since (:func:`written_by_us`).
     """
     out = Path(out)
     document = prediction.document
@@ -191,7 +199,10 @@ def write_page(prediction: PagePrediction, out: str | os.PathLike, model_name: s
     if same and not replace:
         raise TfCrnnError(f"{out}: is the input page; write elsewhere (--output-dir) or give --in-place")
     if out.exists() and not same and not written_by_us(out):
-        raise TfCrnnError(f"{out}: exists and was not written by tf-crnn; choose another --output-dir")
+        raise TfCrnnError(
+            f"{out}: exists and was not written by tf-crnn, or was changed since (corrections are never "
+            "overwritten); choose another --output-dir"
+        )
     module = pagexml if document.kind == PAGE else alto
     for line in prediction.lines:
         words = [(word.text, word.confidence, word.polygon) for word in line.words]
@@ -199,7 +210,7 @@ def write_page(prediction: PagePrediction, out: str | os.PathLike, model_name: s
     when = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     module.add_processing_record(document, SOFTWARE, _version(), model_name, when)
     data = etree.tostring(document.tree, xml_declaration=True, encoding="UTF-8", standalone=None)
-    atomic_write_bytes(out, data + (b"" if data.endswith(b"\n") else b"\n"))
+    atomic_write_bytes(out, _sealed(data))
     return out
 
 
