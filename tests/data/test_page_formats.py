@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -410,6 +411,27 @@ def test_word_boxes_go_back_into_the_units_of_a_page_declaring_another_size(tmp_
     pagexml.set_line_text(first, "a b", 0.9, [("a", 0.9, [(10, 10), (50, 10), (50, 30), (10, 30)])])
     coords = first.element.find(f"{{{PAGE_NS}}}Word/{{{PAGE_NS}}}Coords")
     assert coords.get("points") == "20,20 100,20 100,60 20,60"
+
+
+def test_alto_in_tenths_of_millimetres_without_a_page_size_is_scaled_by_the_image_resolution(tmp_path, lines):
+    images, texts = lines
+    pixels = make_page(tmp_path / "px", images, texts, kind="alto")
+    per_pixel = 254 / 300  # mm10 per pixel of a 300 dpi scan
+    mm10 = [[(round(x * per_pixel), round(y * per_pixel)) for x, y in box] for box in pixels["boxes"]]
+    text = alto_xml(pixels["image"].name, (1, 1), mm10, texts).replace(">pixel<", ">mm10<")
+    text = re.sub(r'<Page ID="p1" WIDTH="1" HEIGHT="1"', '<Page ID="p1"', text)
+    xml = write(pixels["xml"].with_name("mm10.xml"), text)
+    rows, problems = read_rows(xml)  # the image records no resolution: nothing to scale by
+    assert not rows and "without a page size (Page WIDTH/HEIGHT)" in problems[0].reason
+    with Image.open(pixels["image"]) as image:
+        image.load()
+        image.save(pixels["image"], dpi=(300, 300))
+    rows, problems = read_rows(xml)
+    assert not problems and [r.text for r in rows] == texts
+    reference, _ = read_rows(pixels["xml"])
+    for a, b in zip(reference, rows):
+        cut, scaled = np.asarray(Image.open(a.path)), np.asarray(Image.open(b.path))
+        assert abs(cut.shape[0] - scaled.shape[0]) <= 2 and abs(cut.shape[1] - scaled.shape[1]) <= 2
 
 
 def test_alto_in_mm10_gets_its_word_boxes_back_in_mm10(tmp_path):

@@ -6,9 +6,9 @@ as in 4.2+), its id, its ``TextBlock`` and its text: the ``String/@CONTENT`` in 
 each ``SP``, ``HYP/@CONTENT`` kept as written. A document without any ``SP`` (some writers leave
 them out) gets a space between strings whose boxes do not touch, and says so in its notes. Lines are in
 document order, which is ALTO's reading order. Only the first ``Page`` of a file is read (the notes
-count the others). Coordinates are taken as pixels; a file in ``mm10``/``inch1200`` units declares
-its page size in them too, so the image-size check scales them, and word boxes written back are
-scaled back into them.
+count the others). Coordinates in ``mm10``/``inch1200`` units are scaled to the image by the page
+size declared in them (the image-size check), else by the image's resolution (DPI), and word boxes
+written back are scaled back into them.
 """
 
 from __future__ import annotations
@@ -112,8 +112,10 @@ def read_alto(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
             "split it into one file per page"
         )
     unit = next((u.text.strip() for u in descendants(root, "MeasurementUnit") if u.text), "pixel")
+    document.units_per_inch = UNITS_PER_INCH.get(unit)
     if unit != "pixel":
-        document.notes.append(f"coordinates in {unit}, scaled to the image by the declared page size")
+        by = "the declared page size" if size else "the image's resolution (no page size declared)"
+        document.notes.append(f"coordinates in {unit}, scaled to the image by {by}")
     spaces = bool(descendants(root, "SP"))
     if not spaces:
         document.notes.append("no SP elements: a space is put between strings whose boxes do not touch")
@@ -135,6 +137,10 @@ def read_alto(tree: etree._ElementTree, xml_path: Path) -> PageDocument:
         line = TextLine(line_id, region, polygon, baseline, text, element.sourceline or 0, element, document)
         document.lines.append(line)
     return document
+
+
+#: ALTO's measurement units other than pixels, in units per inch.
+UNITS_PER_INCH = {"mm10": 254.0, "inch1200": 1200.0}
 
 
 def _attribute_number(value: float) -> str:

@@ -125,6 +125,8 @@ class PageDocument:
     tree: Any = field(default=None, repr=False, compare=False)
     notes: list[str] = field(default_factory=list)
     scale: tuple[float, float] = (1.0, 1.0)
+    #: Document units per inch for ALTO in ``mm10`` (254) or ``inch1200`` (1200); None for pixels.
+    units_per_inch: float | None = None
 
     def fit_to_image(self, across: float, down: float) -> None:
         """Scale the lines' polygons and baselines by the image's pixels per document unit."""

@@ -198,14 +198,17 @@ class OpenedPage:
         return self.entry.xml
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    """The image's size from its header (the pixels are decoded when the lines are cut); DataError for a
-    file that is not an image, a damaged header or an image too large to decode (Pillow's limit)."""
+def _image_header(path: Path) -> tuple[tuple[int, int], tuple[float, float] | None]:
+    """The image's size and resolution (dots per inch, None if it records none) from its header (the
+    pixels are decoded when the lines are cut); DataError for a file that is not an image, a damaged
+    header or an image too large to decode (Pillow's limit)."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
-            return image.size
+            dpi = image.info.get("dpi")
+            usable = dpi and len(dpi) == 2 and all(float(d) > 1 for d in dpi)
+            return image.size, (float(dpi[0]), float(dpi[1])) if usable else None
     except DECODE_ERRORS as error:
         raise DataError(f"{path}: unreadable page image ({error})") from None
 
@@ -214,11 +217,18 @@ def open_page(entry: PageEntry) -> OpenedPage:
     """Read a page's XML, find its image and fit the coordinates to it; DataError for an unusable page."""
     document = load_document(entry.xml)
     image_path, note = find_image(document, entry)
-    width, height = _image_size(image_path)
+    (width, height), dpi = _image_header(image_path)
     opened = OpenedPage(entry, document, image_path, (width, height), list(document.notes))
     if note:
         opened.notes.append(note)
     declared = document.declared_size
+    if not (declared and all(declared)) and document.units_per_inch:
+        if dpi is None:
+            raise DataError(
+                f"{entry.xml}: coordinates in physical units without a page size (Page WIDTH/HEIGHT), and the "
+                f"image {image_path} records no resolution (DPI): add the page size to the ALTO file"
+            )
+        document.fit_to_image(dpi[0] / document.units_per_inch, dpi[1] / document.units_per_inch)
     if declared and declared != (width, height) and all(declared):
         rx, ry = width / declared[0], height / declared[1]
         if abs(rx - ry) > SCALE_TOLERANCE * max(rx, ry):
