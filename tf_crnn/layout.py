@@ -235,31 +235,30 @@ class FoldsLayout(Folder):
         return self.root / "results.json"
 
 
-def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
-    """An export's model card ({} if it has none); a ModelError naming the file when it cannot be read."""
-    path = ExportLayout(export_dir).info
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in an export's file ({} if the file is absent: older exports lack it); a ModelError
+    naming the file when it cannot be read or holds something else."""
     if not path.is_file():
         return {}
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ModelError(f"{path}: unreadable model card ({error}); export the model again") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"{path}: a model card must be a JSON object; export the model again")
-    return card
+        raise ModelError(f"{path}: unreadable {what} ({error}); export the model again") from None
+    if not isinstance(found, dict):
+        raise ModelError(f"{path}: {what} must be a JSON object; export the model again")
+    return found
+
+
+def read_export_info(export_dir: str | os.PathLike) -> dict[str, Any]:
+    """An export's model card ({} if it has none); a ModelError naming the file when it cannot be read."""
+    return _json_object(ExportLayout(export_dir).info, "model card")
 
 
 def read_params_section(export_dir: str | os.PathLike, section: str) -> dict[str, Any]:
     """One section of an export's ``params.json`` ({} for exports without the file or the section, which
     predate it); a ModelError naming the file when it cannot be read."""
     path = ExportLayout(export_dir).params
-    if not path.is_file():
-        return {}
-    try:
-        params = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ModelError(f"{path}: unreadable ({error}); export the model again") from None
-    found = params.get(section, {}) if isinstance(params, dict) else None
+    found = _json_object(path, "configuration").get(section, {})
     if not isinstance(found, dict):
         raise ModelError(f"{path}: its {section!r} section is not a JSON object; export the model again")
     return found
