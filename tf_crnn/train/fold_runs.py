@@ -45,7 +45,7 @@ from tf_crnn.serve.ensemble import Ensemble, load_members, member_exports, recor
 from tf_crnn.serve.evaluate import evaluate_csv
 from tf_crnn.train.distribute import cluster_role
 from tf_crnn.train.folds import FoldPlan, prepare_plan, read_manifest
-from tf_crnn.train.interrupts import sigterm_as_interrupt
+from tf_crnn.train.interrupts import signals_as_interrupt
 from tf_crnn.train.trainer import train
 from tf_crnn.utils.files import atomic_write_text, write_json
 
@@ -141,9 +141,10 @@ def run_in_processes(plan: FoldPlan, pending: Sequence[int], jobs: int) -> dict[
     gpus = [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
     queue, running, cpu, failed = list(pending), {}, {}, []
     interrupted = False
-    with sigterm_as_interrupt():
+    with signals_as_interrupt() as watch:
         try:
             while queue or running:
+                watch.check()
                 free = [slot for slot in range(jobs) if slot not in {s for s, _ in running.values()}]
                 while queue and free:
                     fold, slot = queue.pop(0), free.pop(0)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import keras
 import tensorflow as tf
 
 from tf_crnn.errors import StorageError
@@ -27,21 +29,57 @@ class Interrupted(KeyboardInterrupt):
         self.signal = signum
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (``kill``, schedulers, ``docker stop``) like Ctrl-C: save a checkpoint, then exit."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class SignalWatch(keras.callbacks.Callback):
+    """The handler of Ctrl-C and SIGTERM during ``fit``: raises ``Interrupted``, and raises it again at the
+    next batch or epoch end.
 
-    def interrupt(signum: int, frame: Any) -> None:
+    Python raises a signal handler's exception wherever the main thread happens to be; when that is a
+    finalizer (TensorFlow's functions run ``__del__`` while training), Python prints "Exception ignored"
+    and goes on, and training would run on as if no one had asked it to stop. The handler records the
+    signal first, so the check at the next batch raises it again (and ``signals_as_interrupt`` keeps the
+    swallowed one from printing a traceback).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: int | None = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.pending = signum
         raise Interrupted(signum)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    def check(self, *_: Any, **__: Any) -> None:
+        if self.pending is not None:
+            raise Interrupted(self.pending)
+
+    on_train_batch_end = on_epoch_end = check
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[SignalWatch]:
+    """Ctrl-C and SIGTERM (``kill``, schedulers, ``docker stop``) both stop the run as ``Interrupted``,
+    so a checkpoint is saved on the way out. A Ctrl-C that the process was started to ignore (``nohup``,
+    a background job) stays ignored."""
+    watch = SignalWatch()
+    if threading.current_thread() is not threading.main_thread():
+        yield watch
+        return
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    signums = [signal.SIGTERM] if ignored else [signal.SIGINT, signal.SIGTERM]
+    previous = {s: signal.signal(s, watch.handle) for s in signums}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(report: Any) -> None:
+        if not isinstance(report.exc_value, Interrupted):
+            previous_hook(report)
+
+    sys.unraisablehook = unraisable
     try:
-        yield
+        yield watch
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager

@@ -59,7 +59,7 @@ from tf_crnn.train.distribute import (
 )
 from tf_crnn.train.evaluation import Evaluator
 from tf_crnn.train.inputs import ensure_data, training_batches
-from tf_crnn.train.interrupts import input_failure, save_on_interrupt, save_progress, sigterm_as_interrupt
+from tf_crnn.train.interrupts import input_failure, save_on_interrupt, save_progress, signals_as_interrupt
 from tf_crnn.train.output_dir import check_output_dir
 from tf_crnn.train.warm_start import FreezeConvLayers, Transfer, warm_start
 from tf_crnn.utils.files import storage_error, write_json
@@ -280,13 +280,13 @@ def fit(
         return
     dataset, steps_per_epoch = training_batches(train_data, params, alphabet, initial_epoch, session.strategy)
     try:
-        with sigterm_as_interrupt():
+        with signals_as_interrupt() as watch:
             models.train.fit(
                 dataset,
                 steps_per_epoch=steps_per_epoch,
                 epochs=params.n_epochs,
                 initial_epoch=initial_epoch,
-                callbacks=callbacks,
+                callbacks=[*callbacks, watch],
                 verbose=1 if sys.stdout.isatty() else 2,
                 shuffle=False,
             )
