@@ -15,6 +15,8 @@ How blocks run (one test per block, named ``FILE:LINE``; tests/docs/test_readme.
 - Training stays tiny, by arguments appended to each training command (later ones win):
   :data:`TINY_TRAINING` (one epoch of a small CRNN; for ``tf-crnn train-folds``, of each fold),
   :data:`TINY_SYNTHETIC` when the run generates synthetic lines, and for ``synth`` :data:`TINY_SYNTH`.
+  A fine-tuning of a shipped model (``warm_start.model=NAME``) keeps that model's architecture and
+  trains one epoch (:data:`TINY_EPOCHS`).
   A training command that does not resume (``restore_model`` false) starts without its output folder,
   as for a first run; one that resumes trains one epoch more than its output folder holds.
 - A training command that warm-starts from ``output/default`` must name the architecture of
@@ -55,12 +57,14 @@ from pathlib import Path
 
 from bench.machine import BENCHMARKS_ENV
 from tests.conftest import REPO
+from tf_crnn.serve.pretrained import CATALOG
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SKIP_MARK = re.compile(r"<!--\s*readme-test:\s*skip\s*\((?P<reason>.*)\)\s*-->")
 RUNNABLE = ("python", "sh")
+TINY_EPOCHS = ["n_epochs=1"]
 TINY_TRAINING = [
-    "n_epochs=1",
+    *TINY_EPOCHS,
     "cnn_features_list=[8, 16]",
     "cnn_kernel_size=[3, 3]",
     "cnn_stride_size=[[1, 1], [1, 1]]",
@@ -139,7 +143,10 @@ def tiny(words: list[str]) -> list[str]:
         if arguments and arguments[0] in ("print_config",):
             return words
         check_warm_start_architecture(arguments)
-        extra = TINY_TRAINING + (TINY_SYNTHETIC if resolve_params(arguments).synthetic_data.enabled else [])
+        named = resolve_params(arguments)
+        # a fine-tuning of a shipped model keeps its architecture (its weights fit no other): one epoch only
+        architecture = TINY_EPOCHS if named.warm_start.model in CATALOG else TINY_TRAINING
+        extra = architecture + (TINY_SYNTHETIC if named.synthetic_data.enabled else [])
         params = resolve_params(arguments + extra)
         state = Path(params.output_model_dir) / "training_state.json"
         if not params.restore_model:
