@@ -12,7 +12,7 @@ from tf_crnn.errors import DataError
 
 NAMES = [
     "train", "evaluate", "predict", "models", "export", "synth", "convert", "alphabet", "prepare-iam", "plot", "grid",
-    "train-folds", "ensemble",
+    "train-folds", "ensemble", "cache",
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,6 +157,26 @@ def test_evaluate_pages_per_page_and_report(tmp_path, lines, random_export):
     ]
     html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     assert "p1.xml, line l1" in html or "p2.xml, line tl1" in html
+
+
+def test_evaluating_a_collection_goes_on_past_unusable_pages_and_names_them(tmp_path, lines, random_export, capsys):
+    images, texts = lines
+    make_page(tmp_path / "book", images[:3], texts[:3], name="p1")
+    make_page(tmp_path / "book", images[3:], texts[3:], name="p2")["image"].unlink()
+    make_page(tmp_path / "book", images[3:], texts[3:], name="p3")["xml"].write_text("<PcGts><Page>")
+    export = str(random_export[3])
+    code, document = run("evaluate", "--model-dir", export, "--csv", str(tmp_path / "book"))
+    assert code == PARTIAL_STATUS and document["lines"] == 3
+    assert [page["page"].rsplit("/", 1)[1] for page in document["pages"]] == ["p1.xml"]
+    unusable = {Path(problem["source"]).name: problem["reason"] for problem in document["unusable"]}
+    assert sorted(unusable) == ["p2.xml", "p3.xml"]
+    assert "p2.tif" in unusable["p2.xml"] and "XML" in unusable["p3.xml"]
+    err = capsys.readouterr().err
+    assert "2 page(s) or line(s) of pages could not be used: their lines are not in the figures" in err
+    assert "Traceback" not in err
+    alone = tmp_path / "book" / "p3.xml"
+    code, _ = run("evaluate", "--model-dir", export, "--csv", str(alone))
+    assert code == 5 and "1 unreadable rows in" in capsys.readouterr().err
 
 
 def test_compare_two_pages_matches_by_id_then_by_overlap(tmp_path, lines, random_export):

@@ -150,3 +150,32 @@ def test_a_resumed_run_keeps_saying_which_images_could_not_be_read(
     assert document["resumed"] == len(complete) - 1 and document["transcribed"] == 1
     assert [(f["path"], f.get("earlier_run")) for f in document["failed"]] == [(first["failed"][0]["path"], True)]
     assert sorted(out.read_text().splitlines()) == sorted(complete)  # nothing written twice
+
+
+def test_csv_rows_quote_delimiters_and_quotes_so_csv_readers_and_resume_read_them_back(tmp_path):
+    import csv
+
+    from tf_crnn.serve.predictions import LinePrediction
+    from tf_crnn.serve.transcribe import done_paths, write_prediction
+
+    out_file = tmp_path / "pred.csv"
+    rows = {
+        "scans/a;b.png": LinePrediction('He said "yes"; then left', 0.9, beams=[("x;y", -0.5)]),
+        "scans/plain.png": LinePrediction("plain text", 0.8, beams=[("plain", -0.1)]),
+        "scans/bad;name.png": LinePrediction.failed("cannot decode: not a PNG; nor a JPEG"),
+    }
+    with open(out_file, "w", encoding="utf-8") as out:
+        for path, line in rows.items():
+            write_prediction(path, line, out, "csv", ";", top_n=True)
+    assert out_file.read_text(encoding="utf-8").splitlines()[1] == "scans/plain.png;plain text;0.8000;plain;-0.1000"
+    with open(out_file, encoding="utf-8", newline="") as handle:
+        read = list(csv.reader(handle, delimiter=";"))
+    assert read[0] == ["scans/a;b.png", 'He said "yes"; then left', "0.9000", "x;y", "-0.5000"]
+    assert read[2] == ["scans/bad;name.png", "", "", "error: cannot decode: not a PNG; nor a JPEG"]
+    done, errors = done_paths(list(rows), str(out_file), "csv", ";")
+    assert done == set(rows) and errors == {"scans/bad;name.png": "cannot decode: not a PNG; nor a JPEG"}
+
+    complete = out_file.read_text(encoding="utf-8")
+    out_file.write_text(complete[:-4], encoding="utf-8")  # killed while writing the last row's reason
+    done, errors = done_paths(list(rows), str(out_file), "csv", ";")
+    assert done == {"scans/a;b.png", "scans/plain.png"} and errors == {}

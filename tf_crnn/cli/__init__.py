@@ -15,6 +15,7 @@ from types import ModuleType
 from tf_crnn import __version__
 from tf_crnn.cli import (
     alphabet,
+    cache,
     convert,
     ensemble,
     evaluate,
@@ -31,7 +32,8 @@ from tf_crnn.cli import (
 from tf_crnn.cli.common import add_command_parser, configure_process, examples, execute, parse, run_command
 
 COMMANDS: tuple[ModuleType, ...] = (
-    train, evaluate, predict, models, export, synth, convert, alphabet, prepare_iam, plot, grid, train_folds, ensemble
+    train, evaluate, predict, models, export, synth, convert, alphabet, prepare_iam, plot, grid, train_folds, ensemble,
+    cache,
 )  # fmt: skip
 QUICK_START = [
     "tf-crnn train config.json                      # train the default experiment (synthetic lines)",

@@ -23,6 +23,9 @@ from typing import Any
 from tf_crnn.errors import INTERNAL_STATUS, INTERRUPTED_STATUS, StorageError, TfCrnnError
 from tf_crnn.utils import progress
 
+#: How many failures (unreadable images, unusable pages, skipped lines) a command names in its log; it counts all.
+SHOWN_FAILURES = 20
+
 
 class UsageError(TfCrnnError):
     """The options do not make sense together: reported like argparse's own errors (usage, status 2)."""

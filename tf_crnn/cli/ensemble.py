@@ -78,4 +78,9 @@ def run(args: argparse.Namespace) -> Outcome:
             f"  ensemble: CER {found['cer']:.2%}  WER {found['wer']:.2%}  line accuracy {found['line_accuracy']:.2%} "
             f"({found['lines']} lines)"
         )
+        if found["unusable"]:
+            lines.append(
+                f"  {len(found['unusable'])} page(s) or line(s) of pages in {args.csv} could not be used and are "
+                "not in these figures (tf-crnn evaluate names them)"
+            )
     return Outcome(document, lines)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.common import SHOWN_FAILURES, Outcome, UsageError
 from tf_crnn.cli.model_option import add_model_arguments, resolve_model
 from tf_crnn.cli.pages import (
     add_page_comparison_arguments,
@@ -97,16 +97,26 @@ def run(args: argparse.Namespace) -> Outcome:
         document["report"] = str(_write_report(args, table))
         lines.append(f"report: {document['report']}")
     unreadable = table[table["error"] != ""]
-    if unreadable.empty:
+    unusable = figures["unusable"]
+    if unreadable.empty and not unusable:
         return Outcome(document, lines)
     from tf_crnn.errors import PARTIAL_STATUS
 
-    for row in unreadable.head(20).itertuples():
-        LOGGER.warning("%s: %s", row.path, row.error)
-    LOGGER.warning(
-        "%d of %d lines could not be read: they count as empty transcriptions in the figures", len(unreadable),
-        len(table),
-    )  # fmt: skip
+    if not unreadable.empty:
+        for row in unreadable.head(SHOWN_FAILURES).itertuples():
+            LOGGER.warning("%s: %s", row.path, row.error)
+        LOGGER.warning(
+            "%d of %d lines could not be read: they count as empty transcriptions in the figures", len(unreadable),
+            len(table),
+        )  # fmt: skip
+    if unusable:
+        for problem in unusable[:SHOWN_FAILURES]:
+            LOGGER.warning("%s:%d: %s", problem["source"], problem["line"], problem["reason"])
+        more = f" ({len(unusable) - SHOWN_FAILURES} more not shown)" if len(unusable) > SHOWN_FAILURES else ""
+        LOGGER.warning(
+            "%d page(s) or line(s) of pages could not be used%s: their lines are not in the figures; fix what is "
+            "named above and evaluate again", len(unusable), more,
+        )  # fmt: skip
     return Outcome(document, lines, PARTIAL_STATUS)
 
 

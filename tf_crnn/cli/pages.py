@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.common import SHOWN_FAILURES, Outcome, UsageError
 from tf_crnn.errors import PARTIAL_STATUS
 
 
@@ -53,7 +53,7 @@ def run_pages(args: argparse.Namespace) -> Outcome:
     lines = [f"{summary.pages} page(s), {summary.lines} lines: {args.output_dir or 'written in place'}"]
     if summary.skipped_lines:
         lines.append(f"{len(summary.skipped_lines)} line(s) could not be cut (left as they were):")
-        lines += [f"  {item}" for item in summary.skipped_lines[:20]]
+        lines += [f"  {item}" for item in summary.skipped_lines[:SHOWN_FAILURES]]
     if summary.failed:
         lines.append(f"{len(summary.failed)} page(s) not transcribed:")
         lines += [f"  {item}" for item in summary.failed]

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from tf_crnn.cli.common import Outcome, UsageError
+from tf_crnn.cli.common import SHOWN_FAILURES, Outcome, UsageError
 from tf_crnn.cli.model_option import add_model_arguments, resolve_model
 from tf_crnn.cli.pages import add_page_output_arguments, run_pages
 from tf_crnn.utils.progress import progress_bar
@@ -37,8 +37,6 @@ EXAMPLES = [
 ]
 #: Fewer lines than this are quick: no progress bar.
 BAR_FROM = 100
-#: Unreadable images named in the log; the output names every one.
-SHOWN_FAILURES = 20
 LOGGER = logging.getLogger(__name__)
 
 

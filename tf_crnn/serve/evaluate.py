@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +47,21 @@ def evaluate_csv(
     lacks (it can never output them) and how much of the character errors they explain. ``lexicon``
     (a words file) evaluates lexicon-constrained decoding instead of greedy decoding. Lines of pages
     (PAGE-XML, ALTO) are cut as ``pages`` says (default: as the model's training did), and their rows
-    name the page (``source``) and the line (``line_id``).
+    name the page (``source``) and the line (``line_id``). A page (or a line of one) that cannot be used
+    does not stop the evaluation of a collection: the figures cover the other pages and ``unusable``
+    names each with its reason (an export of thousands of pages often holds one broken file). Other
+    inputs are the user's own list, so a bad row there stops with all of them named.
     """
     model = PredictionModel(model_dir, batch_size=batch_size, lexicon=lexicon)
     pages = pages or training_page_options(model.export_dir)
     rows, problems = read_rows(
         csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter, pages=pages
     )
-    raise_for_problems(problems, f"unreadable rows in {csv_file}")
+    kind = detect_format(csv_file)
+    if kind != "page" or not rows:
+        raise_for_problems(problems, f"unreadable rows in {csv_file}")
     if not rows:
-        raise DataError(f"{csv_file}: the {'CSV file' if detect_format(csv_file) == 'csv' else 'input'} has no rows")
+        raise DataError(f"{csv_file}: the {'CSV file' if kind == 'csv' else 'input'} has no rows")
     metrics = TextMetrics()
     records = []
     inputs = (row.path if row.image is None else row.image for row in rows)
@@ -76,6 +82,7 @@ def evaluate_csv(
             bar.update(1)
     figures: dict[str, Any] = dict(metrics.result())
     figures["unreadable_lines"] = sum(1 for record in records if record["error"])
+    figures["unusable"] = [asdict(problem) for problem in problems]
     figures["unseen_units"] = unseen_units(rows, Alphabet(ExportLayout(model.export_dir).alphabet), metrics)
     return figures, pd.DataFrame.from_records(records)
 

@@ -6,7 +6,8 @@ patterns (quoted, ``**`` allowed) and/or the image paths of a labelled list (a t
 
 * ``csv`` (default): ``path;text;confidence`` lines, plus ``beam_i;log_prob_i`` pairs with ``--top-n``
   and a space-separated ``char_probs`` column with ``--chars``; an image that could not be read is
-  ``path;;;error: <reason>``;
+  ``path;;;error: <reason>``. A field holding the delimiter or a double quote (a semicolon in the
+  text is common) is quoted as standard CSV does, so any CSV reader splits the rows right;
 * ``jsonl``: one JSON object per line with the same fields, characters with their positions; an
   image that could not be read is ``{"path": ..., "error": ...}``;
 * ``pred-txt``: the transcription in ``<image>.pred.txt`` beside each image (nothing for an image that
@@ -18,7 +19,9 @@ Lines are written as they are transcribed and flushed, so an interrupted run kee
 
 from __future__ import annotations
 
+import csv
 import glob
+import io
 import json
 import os
 from pathlib import Path
@@ -83,15 +86,19 @@ def line_record(path: str, line: LinePrediction, beams: bool = True, chars: bool
 
 
 def csv_line(path: str, line: LinePrediction, delimiter: str, top_n: bool, chars: bool) -> str:
+    """One output row, without its line end; fields holding the delimiter or a quote are quoted."""
     if line.error is not None:
-        return delimiter.join([path, "", "", f"error: {line.error}"])
-    fields = [path, line.text, f"{line.confidence:.4f}"]
-    if top_n and line.beams is not None:
-        for text, score in line.beams:
-            fields += [text, f"{score:.4f}"]
-    if chars and line.chars is not None:
-        fields.append(" ".join(f"{c.probability:.4f}" for c in line.chars))
-    return delimiter.join(fields)
+        fields = [path, "", "", f"error: {line.error}"]
+    else:
+        fields = [path, line.text, f"{line.confidence:.4f}"]
+        if top_n and line.beams is not None:
+            for text, score in line.beams:
+                fields += [text, f"{score:.4f}"]
+        if chars and line.chars is not None:
+            fields.append(" ".join(f"{c.probability:.4f}" for c in line.chars))
+    row = io.StringIO()
+    csv.writer(row, delimiter=delimiter, lineterminator="").writerow(fields)
+    return row.getvalue()
 
 
 def write_prediction(
@@ -121,8 +128,8 @@ def done_paths(
     """The images of ``paths`` that an earlier run wrote into ``output`` (or, for pred-txt, beside them), and
     of those the ones it could not read, with its reason: a resumed run skips them all and counts the
     latter as failed again, so that its exit status still says the output holds errors. A last line cut
-    by an interruption does not count, so that image is transcribed again. The output is read line by
-    line: resuming a run over millions of images holds only their paths."""
+    by an interruption (it lacks its line end) does not count, so that image is transcribed again. The
+    output is read line by line: resuming a run over millions of images holds only their paths."""
     if output_format == "pred-txt":
         return {path for path in paths if Path(path).with_suffix(PRED_TXT_SUFFIX).is_file()}, {}
     if output is None or not Path(output).is_file():
@@ -132,7 +139,9 @@ def done_paths(
     errors: dict[str, str] = {}
     with open(output, encoding="utf-8") as handle:
         for text in handle:
-            path, error = _written_row(text.rstrip("\n"), output_format, delimiter)
+            if not text.endswith("\n"):
+                break  # the last line, cut short
+            path, error = _written_row(text[:-1], output_format, delimiter)
             if path in wanted:
                 done.add(path)
                 if error is not None:
@@ -150,9 +159,9 @@ def _written_row(text: str, output_format: str, delimiter: str) -> tuple[str | N
         except json.JSONDecodeError:
             return None, None
         return (record.get("path"), record.get("error")) if isinstance(record, dict) else (None, None)
-    fields = text.split(delimiter)
+    fields = next(csv.reader([text], delimiter=delimiter))
     if len(fields) < 3:
         return None, None
-    reason = delimiter.join(fields[3:])  # an error row is path;;;error: <reason>, the reason may hold the delimiter
+    reason = delimiter.join(fields[3:])  # outputs written before quoting left a reason's delimiters unquoted
     failed = fields[1] == fields[2] == "" and reason.startswith("error: ")
     return fields[0], reason[len("error: ") :] if failed else None

@@ -15,7 +15,6 @@ skipped, counted and named in the log.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tf_crnn.data.formats import alto, pagexml
+from tf_crnn.data.formats import alto, line_cache, pagexml
 from tf_crnn.data.formats.mets import PageEntry, read_mets
 from tf_crnn.data.formats.page_document import METS, PAGE, PageDocument, TextLine, document_kind, parse_xml
 from tf_crnn.data.formats.page_options import PageOptions
@@ -276,25 +275,19 @@ def cut_lines(
 
 def _cache_folder(page: OpenedPage, options: PageOptions) -> Path:
     stat = page.image_path.stat()
-    digest = hashlib.sha256()
     image = f"{page.image_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    for part in (page.xml.read_bytes(), image.encode(), options.cut_key().encode(), CUT_VERSION.encode()):
-        digest.update(part)
-        digest.update(b"\0")
-    key = digest.hexdigest()
-    return options.cache / key[:2] / key
-
-
-MANIFEST = "lines.json"
+    parts = [page.xml.read_bytes(), image.encode(), options.cut_key().encode(), CUT_VERSION.encode()]
+    return line_cache.entry_folder(options.cache, parts)
 
 
 def cached_lines(page: OpenedPage, options: PageOptions) -> list[tuple[TextLine, Path]]:
     """Each line of the page with its cut image file, cut now unless an earlier run cached them."""
     folder = _cache_folder(page, options)
-    manifest = folder / MANIFEST
+    manifest = folder / line_cache.MANIFEST
     if manifest.is_file():
         files = json.loads(manifest.read_text(encoding="utf-8"))["lines"]
         if len(files) == len(page.document.lines) and all((folder / name).is_file() for name in files):
+            line_cache.mark_used(folder)
             return [(line, folder / name) for line, name in zip(page.document.lines, files)]
     names = []
     for index, (_, cut) in enumerate(cut_lines(page, options)):
