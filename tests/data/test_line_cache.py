@@ -115,5 +115,7 @@ def test_the_command_shows_and_prunes_the_cache_a_config_names(tmp_path, cache, 
     code, document = run("--cache-dir", str(other))
     assert code == 0 and document["cache"] == {"root": str(other), "pages": 0, "files": 0, "bytes": 0,
                                                "oldest_use_days": 0.0}  # fmt: skip
-    assert main(["cache", "--prune", "-1"]) == 2
+    with pytest.raises(SystemExit) as refused:
+        main(["cache", "--prune", "-1"])
+    assert refused.value.code == 2
     assert "--prune takes a number of days >= 0, got -1" in capsys.readouterr().err

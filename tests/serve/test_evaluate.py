@@ -30,7 +30,10 @@ def test_command_line_json_and_per_line_output(random_export, tiny_dataset, tmp_
     argv = ["--csv", str(tiny_dataset["eval"]), "--model-dir", str(random_export[3]), "--json", "--output", str(out)]
     assert main(argv) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert set(figures) == {"cer", "wer", "line_accuracy", "lines", "unreadable_lines", "unseen_units", "output"}
+    assert set(figures) == {
+        "cer", "wer", "line_accuracy", "lines", "unreadable_lines", "unusable", "unseen_units", "output"
+    }  # fmt: skip
+    assert figures["unusable"] == []
     assert figures["output"] == str(out)
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table.columns) == ["path", "reference", "prediction", "confidence", "edit_distance", "error"]

@@ -173,10 +173,11 @@ def test_evaluating_a_collection_goes_on_past_unusable_pages_and_names_them(tmp_
     assert "p2.tif" in unusable["p2.xml"] and "XML" in unusable["p3.xml"]
     err = capsys.readouterr().err
     assert "2 page(s) or line(s) of pages could not be used: their lines are not in the figures" in err
+    assert f"{tmp_path / 'book' / 'p3.xml'}: not well-formed XML" in err  # a page's problem has no line number
     assert "Traceback" not in err
     alone = tmp_path / "book" / "p3.xml"
     code, _ = run("evaluate", "--model-dir", export, "--csv", str(alone))
-    assert code == 5 and "1 unreadable rows in" in capsys.readouterr().err
+    assert code == 5 and "p3.xml: not well-formed XML" in capsys.readouterr().err  # nothing else to evaluate
 
 
 def test_compare_two_pages_matches_by_id_then_by_overlap(tmp_path, lines, random_export):

@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> Outcome:
         )  # fmt: skip
     if unusable:
         for problem in unusable[:SHOWN_FAILURES]:
-            LOGGER.warning("%s:%d: %s", problem["source"], problem["line"], problem["reason"])
+            where = f"{problem['source']}:{problem['line']}" if problem["line"] else problem["source"]
+            LOGGER.warning("%s: %s", where, problem["reason"])
         more = f" ({len(unusable) - SHOWN_FAILURES} more not shown)" if len(unusable) > SHOWN_FAILURES else ""
         LOGGER.warning(
             "%d page(s) or line(s) of pages could not be used%s: their lines are not in the figures; fix what is "
