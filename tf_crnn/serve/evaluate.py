@@ -57,11 +57,10 @@ def evaluate_csv(
     rows, problems = read_rows(
         csv_file, training_text_options(model.export_dir), "auto", csv_delimiter, split_delimiter, pages=pages
     )
-    kind = detect_format(csv_file)
-    if kind != "page" or not rows:
+    if problems and (not rows or detect_format(csv_file) != "page"):
         raise_for_problems(problems, f"unreadable rows in {csv_file}")
     if not rows:
-        raise DataError(f"{csv_file}: the {'CSV file' if kind == 'csv' else 'input'} has no rows")
+        raise DataError(f"{csv_file}: the {'CSV file' if detect_format(csv_file) == 'csv' else 'input'} has no rows")
     metrics = TextMetrics()
     records = []
     inputs = (row.path if row.image is None else row.image for row in rows)

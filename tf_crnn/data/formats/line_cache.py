@@ -21,6 +21,7 @@ from pathlib import Path
 #: The file an entry writes last: an entry without it was cut short (or is being written).
 MANIFEST = "lines.json"
 _KEY = re.compile(r"[0-9a-f]{64}")
+_PREFIX = re.compile(r"[0-9a-f]{2}")
 _DAY = 24 * 3600.0
 
 
@@ -66,7 +67,7 @@ def entries(root: Path) -> Iterator[tuple[Path, float]]:
     if not root.is_dir():
         return
     for prefix in sorted(root.iterdir()):
-        if not (prefix.is_dir() and re.fullmatch(r"[0-9a-f]{2}", prefix.name)):
+        if not (prefix.is_dir() and _PREFIX.fullmatch(prefix.name)):
             continue
         for folder in sorted(prefix.iterdir()):
             if folder.is_dir() and _KEY.fullmatch(folder.name) and folder.name.startswith(prefix.name):
